@@ -1,0 +1,51 @@
+"""The twin graph store: one interface (:class:`TwinGraph`), embedded and Neo4j backends."""
+
+from graph.base import (
+    ChangeEvent,
+    ItemResult,
+    ModelInfo,
+    PropertyMeta,
+    PropertyUpdate,
+    Relationship,
+    RelationshipUpsert,
+    Subscription,
+    Twin,
+    TwinGraph,
+    TwinUpsert,
+)
+from graph.errors import (
+    ConflictError,
+    GraphError,
+    InUseError,
+    InvalidPatchError,
+    ModelError,
+    NotFoundError,
+    PreconditionFailedError,
+    StoreUnavailableError,
+    ValidationError,
+    ValidationProblem,
+)
+
+__all__ = [
+    "ChangeEvent",
+    "ConflictError",
+    "GraphError",
+    "InUseError",
+    "InvalidPatchError",
+    "ItemResult",
+    "ModelError",
+    "ModelInfo",
+    "NotFoundError",
+    "PreconditionFailedError",
+    "PropertyMeta",
+    "PropertyUpdate",
+    "Relationship",
+    "RelationshipUpsert",
+    "StoreUnavailableError",
+    "Subscription",
+    "Twin",
+    "TwinGraph",
+    "TwinUpsert",
+    "ValidationError",
+    "ValidationProblem",
+]

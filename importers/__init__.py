@@ -1,0 +1,1 @@
+"""GraphTwin importers package."""

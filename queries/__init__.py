@@ -1,0 +1,1 @@
+"""GraphTwin queries package."""

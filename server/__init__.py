@@ -1,0 +1,1 @@
+"""GraphTwin server package."""
