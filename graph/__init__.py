@@ -1,5 +1,7 @@
 """The twin graph store: one interface (:class:`TwinGraph`), embedded and Neo4j backends."""
 
+from typing import Any
+
 from graph.base import (
     ChangeEvent,
     ItemResult,
@@ -48,4 +50,26 @@ __all__ = [
     "TwinUpsert",
     "ValidationError",
     "ValidationProblem",
+    "open_graph",
 ]
+
+
+def open_graph(uri: str, **kw: Any) -> TwinGraph:
+    """Open the store a URI names: ``embedded:/dir``, ``neo4j://`` or ``bolt://`` (``graph.uri``).
+
+    Keyword arguments go to the backend (e.g. ``sync="full"`` for embedded,
+    ``user``/``password``/``database`` for Neo4j, overriding the URI's).
+    """
+    from graph.uri import parse_store_uri
+
+    parsed = parse_store_uri(uri)
+    if parsed.backend == "embedded":
+        from graph.embedded import EmbeddedGraph
+
+        return EmbeddedGraph(parsed.path, uri=uri, **kw)
+    from graph.neo4j import Neo4jGraph
+
+    kw.setdefault("user", parsed.user)
+    kw.setdefault("password", parsed.password)
+    kw.setdefault("database", parsed.database)
+    return Neo4jGraph(parsed.address, uri=uri, **kw)

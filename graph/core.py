@@ -1,0 +1,261 @@
+"""Backend-independent pieces of the store: validation, patches, ETags, timestamps.
+
+Both backends call these, so a twin written to Neo4j is checked, patched and
+stamped exactly like one written to the embedded store.  The DTDL parser and
+instance validator live in ``ontology``; they are looked up when first used so
+that ``graph`` imports cheaply.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+import orjson
+
+from graph.base import ModelInfo, WriteSource
+from graph.errors import (
+    ConflictError,
+    InvalidPatchError,
+    ModelError,
+    PreconditionFailedError,
+    ValidationError,
+    ValidationProblem,
+)
+from ontology.model import Component, Interface, ModelRegistry, Property, Telemetry
+
+__all__ = [
+    "apply_json_patch",
+    "check_if_match",
+    "check_write_access",
+    "diff_patch",
+    "dumps",
+    "new_etag",
+    "normalize_timestamp",
+    "now_rfc3339",
+    "parse_model_batch",
+    "patch_top_names",
+    "raise_problems",
+    "validate_relationship",
+    "validate_telemetry",
+    "validate_twin",
+]
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (orjson, keys in insertion order)."""
+    return orjson.dumps(value).decode()
+
+
+# ------------------------------------------------------------------ time and etags
+
+
+def now_rfc3339() -> str:
+    """Now as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``: fixed width, so strings compare in time order."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_timestamp(value: str) -> str:
+    """An RFC 3339 time in the fixed-width UTC form of :func:`now_rfc3339`.
+
+    Stored per-property times are compared as strings (newest wins), so every
+    time is normalised on the way in.  Raises ``ValueError`` on bad input.
+    """
+    if len(value) == 27 and value[19] == "." and value[-1] == "Z" and value[10] == "T":
+        return value  # already normalised: the common case on the ingestion path
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no time zone")
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_etag() -> str:
+    # Weak ETags like Azure Digital Twins': only equality matters.
+    return f'W/"{uuid.uuid4()}"'
+
+
+def check_if_match(if_match: str | None, etag: str | None, what: str) -> None:
+    """Raise ``PreconditionFailedError`` unless ``if_match`` is absent, ``*`` or equal."""
+    if if_match is None:
+        return
+    if etag is None:
+        raise PreconditionFailedError(f"{what} does not exist, so If-Match {if_match} cannot match")
+    if if_match != "*" and if_match != etag:
+        raise PreconditionFailedError(f"{what} has ETag {etag}, not {if_match}")
+
+
+# ------------------------------------------------------------------ JSON Patch
+
+
+def apply_json_patch(
+    doc: Mapping[str, Any], patch: Sequence[Mapping[str, Any]], what: str
+) -> dict[str, Any]:
+    """RFC 6902 on a copy of ``doc``; errors name the failing operation and its path."""
+    if not isinstance(patch, Sequence) or isinstance(patch, (str, bytes)):
+        raise InvalidPatchError(f"patch for {what} must be a JSON array of operations")
+    result: Any = copy.deepcopy(dict(doc))
+    for index, op in enumerate(patch):
+        path = op.get("path") if isinstance(op, Mapping) else None
+        if not isinstance(path, str) or path in ("", "/"):
+            raise InvalidPatchError(
+                f"patch operation {index} on {what}: 'path' must name a property"
+            )
+        try:
+            result = jsonpatch.JsonPatch([dict(op)]).apply(result, in_place=True)
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError) as exc:
+            raise InvalidPatchError(
+                f"patch operation {index} ({op.get('op')} {path}) on {what}: {exc}"
+            ) from exc
+    if not isinstance(result, dict):
+        raise InvalidPatchError(f"patch on {what} must leave an object")
+    return result
+
+
+def diff_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The JSON Patch from ``old`` to ``new`` (for change events)."""
+    return list(jsonpatch.make_patch(dict(old), dict(new)).patch)
+
+
+def patch_top_names(patch: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    """The property paths a patch touches, as tuples of at most two unescaped segments."""
+    touched = []
+    for op in patch:
+        for key in ("path", "from"):
+            ptr = op.get(key)
+            if isinstance(ptr, str) and ptr.startswith("/"):
+                parts = [p.replace("~1", "/").replace("~0", "~") for p in ptr[1:].split("/")]
+                touched.append(tuple(parts[:2]))
+    return touched
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _instance() -> Any:
+    from ontology import instance  # lazily: the validator is a sibling work in progress
+
+    return instance
+
+
+def raise_problems(message: str, errors: Iterable[Any]) -> None:
+    """Raise ``ValidationError`` built from ``InstanceError``s or ``ValidationProblem``s, if any."""
+    problems = [
+        e if isinstance(e, ValidationProblem) else ValidationProblem(e.path, e.message, e.code)
+        for e in errors
+    ]
+    if problems:
+        detail = "; ".join(f"{p.path or '/'}: {p.message}" for p in problems[:5])
+        raise ValidationError(f"{message}: {detail}", problems)
+
+
+def check_write_access(
+    registry: ModelRegistry, iface: Interface, paths: Iterable[tuple[str, ...]], source: WriteSource
+) -> list[ValidationProblem]:
+    """What an application (source ``api``) may not write: telemetry and non-writable properties.
+
+    Devices and importers may write both; the instance validator still checks names and types.
+    """
+    if source != "api":
+        return []
+    problems: list[ValidationProblem] = []
+    for path in paths:
+        content = iface.contents.get(path[0])
+        pointer = "/" + path[0]
+        if isinstance(content, Component) and len(path) > 1 and content.schema in registry:
+            content = registry[content.schema].contents.get(path[1])
+            pointer += "/" + path[1]
+        if isinstance(content, Telemetry):
+            problems.append(
+                ValidationProblem(
+                    pointer, "telemetry is written by devices, not the API", "READ_ONLY"
+                )
+            )
+        elif isinstance(content, Property) and not content.writable:
+            problems.append(ValidationProblem(pointer, "property is not writable", "READ_ONLY"))
+    return problems
+
+
+def validate_twin(registry: ModelRegistry, model: str, props: Mapping[str, Any]) -> None:
+    """Names and types of a whole twin document (access rules are ``check_write_access``)."""
+    errors = _instance().validate_twin(
+        registry, model, props, allow_telemetry=True, allow_read_only=True
+    )
+    raise_problems(f"twin does not conform to {model}", errors)
+
+
+def validate_telemetry(registry: ModelRegistry, model: str, values: Mapping[str, Any]) -> list[Any]:
+    return list(_instance().validate_telemetry(registry, model, values))
+
+
+def validate_relationship(
+    registry: ModelRegistry,
+    source_model: str,
+    name: str,
+    target_model: str | None,
+    props: Mapping[str, Any],
+) -> None:
+    """The name exists on the source's model, the target is of the declared model, props conform."""
+    iface = registry.get(source_model)
+    rel = iface.relationships.get(name) if iface else None
+    if rel is None:
+        raise ValidationError(
+            f"{source_model} has no relationship named {name!r}",
+            [
+                ValidationProblem(
+                    "/$relationshipName",
+                    f"no relationship {name!r} on {source_model}",
+                    "UNKNOWN_NAME",
+                )
+            ],
+        )
+    if (
+        rel.target
+        and target_model is not None
+        and not registry.is_of_model(target_model, rel.target)
+    ):
+        raise ValidationError(
+            f"relationship {name!r} must target {rel.target}, not {target_model}",
+            [
+                ValidationProblem(
+                    "/$targetId", f"target is {target_model}, expected {rel.target}", "WRONG_TARGET"
+                )
+            ],
+        )
+    errors = _instance().validate_relationship_properties(registry, source_model, name, props)
+    raise_problems(f"properties of relationship {name!r}", errors)
+
+
+# ------------------------------------------------------------------ models
+
+
+def parse_model_batch(
+    documents: Sequence[Any], source_names: Sequence[str], registry: ModelRegistry, now: str
+) -> list[tuple[Interface, ModelInfo]]:
+    """Parse and resolve a batch against ``registry`` as one unit: all of it, or ``ModelError``."""
+    import ontology
+
+    sources: list[Any] = list(documents)
+    if source_names:
+        from ontology.parser import ModelSource
+
+        sources = [
+            ModelSource(d if isinstance(d, (str, bytes)) else orjson.dumps(d), name)
+            for d, name in zip(documents, source_names, strict=False)
+        ] + sources[len(source_names) :]
+    result = ontology.parse_models(sources, known=registry)
+    if result.errors or result.unresolved:
+        errors = list(result.errors)
+        unresolved = ", ".join(sorted(result.unresolved))
+        first = "; ".join(str(e) for e in errors[:3]) or f"unresolved references: {unresolved}"
+        raise ModelError(f"model batch refused ({len(errors)} errors): {first}", errors)
+    added = []
+    for dtmi, iface in result.registry.items():
+        if dtmi in registry:
+            raise ConflictError(f"model {dtmi} already exists; upload a new version instead")
+        added.append((iface, ModelInfo(dtmi, dict(iface.source_document), now)))
+    return added

@@ -1,0 +1,183 @@
+"""The embedded backend: a networkx MultiDiGraph in memory, journalled to SQLite.
+
+Reads never touch disk.  A write is journalled first and applied to memory
+after the journal committed, so memory never shows a change that a crash
+would lose.  Stored property dicts are replaced, never mutated, by writes
+(copy on write), so a :class:`Twin` handed to a caller stays as it was.
+Callers must not mutate what they get back.
+
+Layout of nodes and edges: ``graph.layout``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import networkx as nx
+
+from graph.base import Relationship, Twin
+from graph.embedded.journal import Journal
+from graph.engine import StoreBase, WriteSet
+from graph.layout import NX_ETAG, NX_META, NX_MODEL, NX_NAME, NX_PROPS
+
+__all__ = ["EmbeddedGraph"]
+
+
+class EmbeddedGraph(StoreBase):
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        sync: Literal["normal", "full"] = "normal",
+        uri: str | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        super().__init__(uri or f"embedded:{self.directory}")
+        self._journal = Journal(self.directory, sync)
+        self._graph = nx.MultiDiGraph()
+        self._rel_targets: dict[tuple[str, str], str] = {}  # (source, rel id) -> target
+        self._mem_lock = (
+            threading.RLock()
+        )  # guards the networkx graph between readers and the writer
+        self._load_models(self._journal.load_models())
+        for twin in self._journal.load_twins():
+            self._put_twin(twin)
+        for rel in self._journal.load_rels():
+            self._put_rel(rel)
+
+    # ------------------------------------------------------------ read access for queries/
+    @contextmanager
+    def read_view(self) -> Iterator[nx.MultiDiGraph]:
+        """The live graph, with writers held off until the block ends; do not mutate it."""
+        with self._mem_lock:
+            yield self._graph
+
+    # ------------------------------------------------------------ memory
+    def _put_twin(self, t: Twin) -> None:
+        self._graph.add_node(
+            t.id,
+            **{NX_MODEL: t.model, NX_PROPS: t.properties, NX_ETAG: t.etag, NX_META: t.metadata},
+        )
+
+    def _put_rel(self, r: Relationship) -> None:
+        self._graph.add_edge(
+            r.source,
+            r.target,
+            key=r.id,
+            **{NX_NAME: r.name, NX_PROPS: r.properties, NX_ETAG: r.etag},
+        )
+        self._rel_targets[(r.source, r.id)] = r.target
+
+    @staticmethod
+    def _twin(twin_id: str, d: dict[str, Any]) -> Twin:
+        return Twin(twin_id, d[NX_MODEL], d[NX_PROPS], d[NX_ETAG], d[NX_META])
+
+    @staticmethod
+    def _rel(source: str, target: str, rel_id: str, d: dict[str, Any]) -> Relationship:
+        return Relationship(rel_id, source, target, d[NX_NAME], d[NX_PROPS], d[NX_ETAG])
+
+    # ------------------------------------------------------------ primitives
+    def _read_twins(self, twin_ids: Sequence[str]) -> dict[str, Twin]:
+        nodes = self._graph.nodes
+        with self._mem_lock:
+            return {i: self._twin(i, nodes[i]) for i in twin_ids if i in nodes}
+
+    def _read_rels(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Relationship]:
+        out = {}
+        with self._mem_lock:
+            for source, rel_id in keys:
+                target = self._rel_targets.get((source, rel_id))
+                if target is not None:
+                    out[(source, rel_id)] = self._rel(
+                        source, target, rel_id, self._graph.edges[source, target, rel_id]
+                    )
+        return out
+
+    def _read_out(self, source: str, name: str | None) -> list[Relationship]:
+        with self._mem_lock:
+            if source not in self._graph:
+                return []
+            return [
+                self._rel(source, t, k, d)
+                for _, t, k, d in self._graph.out_edges(source, keys=True, data=True)
+                if name is None or d[NX_NAME] == name
+            ]
+
+    def _read_in(self, target: str, name: str | None) -> list[Relationship]:
+        with self._mem_lock:
+            if target not in self._graph:
+                return []
+            return [
+                self._rel(s, target, k, d)
+                for s, _, k, d in self._graph.in_edges(target, keys=True, data=True)
+                if name is None or d[NX_NAME] == name
+            ]
+
+    def _models_in_use(self, dtmis: Sequence[str]) -> dict[str, int]:
+        wanted = set(dtmis)
+        counts: dict[str, int] = {}
+        with self._mem_lock:
+            for _, model in self._graph.nodes(data=NX_MODEL):
+                if model in wanted:
+                    counts[model] = counts.get(model, 0) + 1
+        return counts
+
+    def _commit(self, ws: WriteSet) -> None:
+        self._journal.write(
+            models=ws.models,
+            model_deletes=ws.model_deletes,
+            twins=ws.twins + ws.twin_updates,
+            twin_deletes=ws.twin_deletes,
+            rels=ws.rels,
+            rel_deletes=[(r.source, r.id) for r in ws.rel_deletes],
+        )
+        with self._mem_lock:
+            graph = self._graph
+            for r in ws.rel_deletes:
+                if self._rel_targets.pop((r.source, r.id), None) is not None:
+                    graph.remove_edge(r.source, r.target, key=r.id)
+            for twin_id in ws.twin_deletes:
+                for key in [(s, k) for s, _, k in graph.in_edges(twin_id, keys=True)]:
+                    self._rel_targets.pop(key, None)
+                for key in [(twin_id, k) for _, _, k in graph.out_edges(twin_id, keys=True)]:
+                    self._rel_targets.pop(key, None)
+                graph.remove_node(twin_id)
+            for t in ws.twins:
+                self._put_twin(t)
+            nodes = graph.nodes
+            for t in ws.twin_updates:  # the hot path of ingestion: update attributes in place
+                node = nodes[t.id]
+                node[NX_PROPS], node[NX_ETAG], node[NX_META] = t.properties, t.etag, t.metadata
+            for r in ws.rels:
+                self._put_rel(r)
+
+    # ------------------------------------------------------------ the rest of TwinGraph
+    def iter_twins(self, model: str | None = None) -> Iterator[Twin]:
+        wanted = None if model is None else {model, *self.registry.descendants(model)}
+        with self._mem_lock:
+            twins = [
+                self._twin(i, d)
+                for i, d in self._graph.nodes(data=True)
+                if wanted is None or d[NX_MODEL] in wanted
+            ]
+        yield from twins
+
+    def count_twins(self) -> int:
+        return int(self._graph.number_of_nodes())
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "backend": "embedded",
+            "directory": str(self.directory),
+            "twins": self.count_twins(),
+            "relationships": len(self._rel_targets),
+            "models": len(self._models),
+        }
+
+    def close(self) -> None:
+        self._journal.close()

@@ -1,0 +1,655 @@
+"""The store's operations, written once over a handful of backend primitives.
+
+:class:`StoreBase` implements :class:`graph.base.TwinGraph`: it checks every
+write (model rules, ETags, multiplicity), builds the new documents and change
+events, and hands the backend one :class:`WriteSet` to commit atomically.  A
+backend only reads documents and commits write sets.  Writers are serialised by
+one lock per store; events are published under it, after the commit, so they
+arrive in commit order.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from graph import core
+from graph.base import (
+    ChangeEvent,
+    ChangeKind,
+    ItemResult,
+    ModelInfo,
+    PropertyMeta,
+    PropertyUpdate,
+    Relationship,
+    RelationshipUpsert,
+    Subscription,
+    Twin,
+    TwinGraph,
+    TwinUpsert,
+    WriteSource,
+)
+from graph.errors import (
+    ConflictError,
+    GraphError,
+    InUseError,
+    NotFoundError,
+    ValidationError,
+    ValidationProblem,
+)
+from graph.events import EventHub
+from ontology.model import ModelRegistry
+
+__all__ = ["StoreBase", "WriteSet"]
+
+
+@dataclass(slots=True)
+class WriteSet:
+    """Everything one operation changes, committed by the backend in one transaction."""
+
+    twins: list[Twin] = field(default_factory=list)  # new, or model changed: full write
+    twin_updates: list[Twin] = field(default_factory=list)  # same model: properties only
+    twin_deletes: list[str] = field(default_factory=list)  # relationships go with them
+    rels: list[Relationship] = field(default_factory=list)
+    rel_deletes: list[Relationship] = field(default_factory=list)
+    models: list[ModelInfo] = field(default_factory=list)
+    model_deletes: list[str] = field(default_factory=list)
+
+
+class StoreBase(TwinGraph):
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self._write_lock = threading.RLock()
+        self._hub = EventHub()
+        self._models: dict[str, ModelInfo] = {}
+        self._registry = ModelRegistry()
+
+    # ------------------------------------------------------------ backend primitives
+    @abc.abstractmethod
+    def _read_twins(self, twin_ids: Sequence[str]) -> dict[str, Twin]: ...
+
+    @abc.abstractmethod
+    def _read_rels(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Relationship]: ...
+
+    @abc.abstractmethod
+    def _read_out(self, source: str, name: str | None) -> list[Relationship]: ...
+
+    @abc.abstractmethod
+    def _read_in(self, target: str, name: str | None) -> list[Relationship]: ...
+
+    @abc.abstractmethod
+    def _models_in_use(self, dtmis: Sequence[str]) -> dict[str, int]:
+        """How many twins have each of ``dtmis`` as their model."""
+
+    @abc.abstractmethod
+    def _commit(self, ws: WriteSet) -> None:
+        """Make ``ws`` durable and visible, atomically; raise a GraphError if it cannot."""
+
+    def _load_models(self, infos: Iterable[ModelInfo]) -> None:
+        """Rebuild the registry from stored models (at startup)."""
+        infos = list(infos)
+        if not infos:
+            return
+        parsed = core.parse_model_batch([i.document for i in infos], (), ModelRegistry(), "")
+        self._registry = ModelRegistry({iface.id: iface for iface, _ in parsed})
+        self._models = {i.id: i for i in infos}
+
+    # ------------------------------------------------------------ events
+    def subscribe(self, callback: Callable[[ChangeEvent], None]) -> Subscription:
+        return self._hub.subscribe(callback)
+
+    def _event(self, kind: ChangeKind, ident: str, time: str, **kw: Any) -> ChangeEvent:
+        return ChangeEvent(self._hub.next_seq(), kind, ident, time, **kw)
+
+    def _commit_and_publish(self, ws: WriteSet, events: Sequence[ChangeEvent]) -> None:
+        self._commit(ws)
+        self._hub.publish(events)
+
+    # ------------------------------------------------------------ models
+    @property
+    def registry(self) -> ModelRegistry:
+        return self._registry
+
+    def add_models(
+        self, documents: Sequence[Any], *, source_names: Sequence[str] = ()
+    ) -> list[ModelInfo]:
+        with self._write_lock:
+            now = core.now_rfc3339()
+            added = core.parse_model_batch(documents, source_names, self._registry, now)
+            infos = [info for _, info in added]
+            events = [self._event("model.added", i.id, now, model=i.id, data=i) for i in infos]
+            self._commit(WriteSet(models=infos))
+            self._registry = self._registry.merged({iface.id: iface for iface, _ in added})
+            self._models.update({i.id: i for i in infos})
+            self._hub.publish(events)
+            return infos
+
+    def list_models(self) -> list[ModelInfo]:
+        return list(self._models.values())
+
+    def get_model(self, dtmi: str) -> ModelInfo:
+        info = self._models.get(dtmi)
+        if info is None:
+            raise NotFoundError(f"model {dtmi} does not exist")
+        return info
+
+    def get_model_with_dependencies(self, dtmi: str) -> list[ModelInfo]:
+        """The model and every model it needs (bases, components, relationship targets)."""
+        self.get_model(dtmi)
+        seen: list[str] = []
+        stack = [dtmi]
+        while stack:
+            cur = stack.pop()
+            if cur in seen or cur not in self._registry:
+                continue
+            seen.append(cur)
+            iface = self._registry[cur]
+            stack.extend(iface.extends)
+            stack.extend(c.schema for c in iface.components.values())
+            stack.extend(r.target for r in iface.relationships.values() if r.target)
+        return [self._models[d] for d in seen if d in self._models]
+
+    def decommission_model(self, dtmi: str) -> ModelInfo:
+        with self._write_lock:
+            info = replace(self.get_model(dtmi), decommissioned=True)
+            event = self._event(
+                "model.decommissioned", dtmi, core.now_rfc3339(), model=dtmi, data=info
+            )
+            self._commit(WriteSet(models=[info]))
+            self._models[dtmi] = info
+            self._hub.publish([event])
+            return info
+
+    def delete_model(self, dtmi: str) -> None:
+        with self._write_lock:
+            self.get_model(dtmi)
+            users = [
+                other.id
+                for other in self._registry.values()
+                if other.id != dtmi
+                and (
+                    dtmi in other.extends
+                    or any(c.schema == dtmi for c in other.components.values())
+                    or any(r.target == dtmi for r in other.relationships.values())
+                )
+            ]
+            if users:
+                raise InUseError(f"model {dtmi} is used by models {', '.join(sorted(users))}")
+            twins = self._models_in_use([dtmi]).get(dtmi, 0)
+            if twins:
+                raise InUseError(f"model {dtmi} is used by {twins} twin(s); delete them first")
+            event = self._event("model.deleted", dtmi, core.now_rfc3339(), model=dtmi)
+            self._commit(WriteSet(model_deletes=[dtmi]))
+            self._registry = self._registry.without({dtmi})
+            del self._models[dtmi]
+            self._hub.publish([event])
+
+    # ------------------------------------------------------------ twins
+    def get_twin(self, twin_id: str) -> Twin:
+        twin = self._read_twins([twin_id]).get(twin_id)
+        if twin is None:
+            raise NotFoundError(f"twin {twin_id!r} does not exist")
+        return twin
+
+    def get_twins(self, twin_ids: Iterable[str]) -> list[Twin]:
+        ids = list(twin_ids)
+        found = self._read_twins(ids)
+        return [found[i] for i in ids if i in found]
+
+    def _check_new_twin(
+        self,
+        twin_id: str,
+        model: str,
+        props: Mapping[str, Any],
+        old: Twin | None,
+        source: WriteSource,
+    ) -> None:
+        if not twin_id or not isinstance(twin_id, str):
+            raise ValidationError(
+                "twin id must be a non-empty string", [ValidationProblem("/$dtId", "empty id")]
+            )
+        info = self._models.get(model)
+        if info is None:
+            raise ValidationError(
+                f"model {model} does not exist",
+                [ValidationProblem("/$metadata/$model", f"unknown model {model}", "UNKNOWN_MODEL")],
+            )
+        if info.decommissioned and (old is None or old.model != model):
+            raise ValidationError(
+                f"model {model} is decommissioned: no new twins of it",
+                [
+                    ValidationProblem(
+                        "/$metadata/$model", "model is decommissioned", "MODEL_DECOMMISSIONED"
+                    )
+                ],
+            )
+        iface = self._registry[model]
+        core.raise_problems(
+            f"twin {twin_id!r} writes what {source} may not",
+            core.check_write_access(self._registry, iface, [(k,) for k in props], source),
+        )
+        core.validate_twin(self._registry, model, props)
+
+    def _build_twin(
+        self,
+        twin_id: str,
+        model: str,
+        props: Mapping[str, Any],
+        old: Twin | None,
+        source: WriteSource,
+        now: str,
+    ) -> Twin:
+        stamp = PropertyMeta(now, source)
+        meta: dict[str, PropertyMeta] = {}
+        for name, value in props.items():
+            unchanged = old is not None and name in old.properties and old.properties[name] == value
+            meta[name] = old.metadata.get(name, stamp) if unchanged and old else stamp
+        return Twin(twin_id, model, dict(props), core.new_etag(), meta)
+
+    def _twin_event(self, old: Twin | None, new: Twin, now: str) -> ChangeEvent:
+        kind: ChangeKind = "twin.created" if old is None else "twin.updated"
+        patch = core.diff_patch(old.properties if old else {}, new.properties)
+        return self._event(kind, new.id, now, model=new.model, patch=patch, data=new)
+
+    def create_twin(
+        self,
+        twin_id: str,
+        model: str,
+        properties: Mapping[str, Any],
+        *,
+        replace: bool = False,
+        if_match: str | None = None,
+        source: WriteSource = "api",
+    ) -> Twin:
+        with self._write_lock:
+            old = self._read_twins([twin_id]).get(twin_id)
+            if old is not None and not replace and if_match is None:
+                raise ConflictError(f"twin {twin_id!r} already exists")
+            core.check_if_match(if_match, old.etag if old else None, f"twin {twin_id!r}")
+            self._check_new_twin(twin_id, model, properties, old, source)
+            now = core.now_rfc3339()
+            twin = self._build_twin(twin_id, model, properties, old, source, now)
+            ws = (
+                WriteSet(twins=[twin])
+                if old is None or old.model != model
+                else WriteSet(twin_updates=[twin])
+            )
+            events = [self._twin_event(old, twin, now)] if self._hub.active else []
+            self._commit_and_publish(ws, events)
+            return twin
+
+    def patch_twin(
+        self,
+        twin_id: str,
+        patch: Sequence[Mapping[str, Any]],
+        *,
+        if_match: str | None = None,
+        source: WriteSource = "api",
+    ) -> Twin:
+        with self._write_lock:
+            old = self.get_twin(twin_id)
+            core.check_if_match(if_match, old.etag, f"twin {twin_id!r}")
+            props = core.apply_json_patch(old.properties, patch, f"twin {twin_id!r}")
+            touched = core.patch_top_names(patch)
+            core.raise_problems(
+                f"patch on twin {twin_id!r} writes what {source} may not",
+                core.check_write_access(self._registry, self._registry[old.model], touched, source),
+            )
+            core.validate_twin(self._registry, old.model, props)
+            now = core.now_rfc3339()
+            stamp = PropertyMeta(now, source)
+            names = {t[0] for t in touched}
+            meta = {k: (stamp if k in names else v) for k, v in old.metadata.items() if k in props}
+            meta.update({k: stamp for k in names if k in props})
+            twin = Twin(twin_id, old.model, props, core.new_etag(), meta)
+            events = []
+            if self._hub.active:
+                events = [
+                    self._event(
+                        "twin.updated", twin_id, now, model=old.model, patch=list(patch), data=twin
+                    )
+                ]
+            self._commit_and_publish(WriteSet(twin_updates=[twin]), events)
+            return twin
+
+    def delete_twin(
+        self, twin_id: str, *, if_match: str | None = None, cascade: bool = False
+    ) -> None:
+        with self._write_lock:
+            old = self.get_twin(twin_id)
+            core.check_if_match(if_match, old.etag, f"twin {twin_id!r}")
+            rels = self._read_out(twin_id, None) + self._read_in(twin_id, None)
+            if rels and not cascade:
+                sample = ", ".join(f"{r.source}-[{r.name}]->{r.target}" for r in rels[:3])
+                raise InUseError(
+                    f"twin {twin_id!r} has {len(rels)} relationship(s) ({sample}); "
+                    "delete them first or cascade"
+                )
+            now = core.now_rfc3339()
+            events = [self._rel_event("relationship.deleted", r, now) for r in rels]
+            events.append(
+                self._event(
+                    "twin.deleted",
+                    twin_id,
+                    now,
+                    model=old.model,
+                    patch=core.diff_patch(old.properties, {}),
+                )
+            )
+            self._commit_and_publish(WriteSet(twin_deletes=[twin_id], rel_deletes=rels), events)
+
+    # ------------------------------------------------------------ relationships
+    def _rel_event(
+        self,
+        kind: ChangeKind,
+        rel: Relationship,
+        now: str,
+        old: Mapping[str, Any] | None = None,
+        patch: Sequence[Any] | None = None,
+    ) -> ChangeEvent:
+        if patch is None:
+            new = rel.properties if kind != "relationship.deleted" else {}
+            prev = (
+                old
+                if old is not None
+                else (rel.properties if kind == "relationship.deleted" else {})
+            )
+            patch = core.diff_patch(prev, new)
+        return self._event(
+            kind,
+            rel.id,
+            now,
+            source_twin=rel.source,
+            target_twin=rel.target,
+            name=rel.name,
+            patch=list(patch),
+            data=None if kind == "relationship.deleted" else rel,
+        )
+
+    def _check_rel(
+        self,
+        up: RelationshipUpsert,
+        models: Mapping[str, str],
+        old: Relationship | None,
+        out_count: Callable[[str, str], int],
+    ) -> None:
+        if not up.id:
+            raise ValidationError(
+                "relationship id must be a non-empty string",
+                [ValidationProblem("/$relationshipId", "empty id")],
+            )
+        if up.source not in models:
+            raise NotFoundError(f"source twin {up.source!r} does not exist")
+        if up.target not in models:
+            raise ValidationError(
+                f"target twin {up.target!r} does not exist",
+                [ValidationProblem("/$targetId", f"no twin {up.target!r}", "NOT_FOUND")],
+            )
+        if old is not None and old.name != up.name:
+            raise ConflictError(
+                f"relationship {up.id!r} of {up.source!r} exists with name {old.name!r}"
+            )
+        core.validate_relationship(
+            self._registry, models[up.source], up.name, models[up.target], up.properties
+        )
+        decl = self._registry[models[up.source]].relationships[up.name]
+        if decl.max_multiplicity is not None and old is None:
+            count = out_count(up.source, up.name)
+            if count + 1 > decl.max_multiplicity:
+                raise ValidationError(
+                    f"{up.source!r} already has {count} {up.name!r} relationship(s); "
+                    f"maxMultiplicity is {decl.max_multiplicity}",
+                    [
+                        ValidationProblem(
+                            "/$relationshipName", "maxMultiplicity exceeded", "MULTIPLICITY"
+                        )
+                    ],
+                )
+
+    def _twin_models(self, ids: Iterable[str]) -> dict[str, str]:
+        return {i: t.model for i, t in self._read_twins(list(dict.fromkeys(ids))).items()}
+
+    def create_relationship(
+        self,
+        source: str,
+        rel_id: str,
+        name: str,
+        target: str,
+        properties: Mapping[str, Any] | None = None,
+        *,
+        replace: bool = False,
+        if_match: str | None = None,
+    ) -> Relationship:
+        up = RelationshipUpsert(source, rel_id, name, target, dict(properties or {}))
+        with self._write_lock:
+            old = self._read_rels([(source, rel_id)]).get((source, rel_id))
+            if old is not None and not replace and if_match is None:
+                raise ConflictError(f"relationship {rel_id!r} of twin {source!r} already exists")
+            core.check_if_match(if_match, old.etag if old else None, f"relationship {rel_id!r}")
+            if old is not None and old.target != target:
+                raise ConflictError(
+                    f"relationship {rel_id!r} exists with target {old.target!r}; delete it first"
+                )
+            self._check_rel(
+                up, self._twin_models([source, target]), old, lambda s, n: len(self._read_out(s, n))
+            )
+            rel = Relationship(rel_id, source, target, name, dict(up.properties), core.new_etag())
+            now = core.now_rfc3339()
+            kind: ChangeKind = "relationship.created" if old is None else "relationship.updated"
+            event = self._rel_event(kind, rel, now, old=old.properties if old else None)
+            self._commit_and_publish(WriteSet(rels=[rel]), [event])
+            return rel
+
+    def get_relationship(self, source: str, rel_id: str) -> Relationship:
+        rel = self._read_rels([(source, rel_id)]).get((source, rel_id))
+        if rel is None:
+            raise NotFoundError(f"relationship {rel_id!r} of twin {source!r} does not exist")
+        return rel
+
+    def patch_relationship(
+        self,
+        source: str,
+        rel_id: str,
+        patch: Sequence[Mapping[str, Any]],
+        *,
+        if_match: str | None = None,
+    ) -> Relationship:
+        with self._write_lock:
+            old = self.get_relationship(source, rel_id)
+            core.check_if_match(if_match, old.etag, f"relationship {rel_id!r}")
+            props = core.apply_json_patch(old.properties, patch, f"relationship {rel_id!r}")
+            model = self._twin_models([source])[source]
+            core.validate_relationship(self._registry, model, old.name, None, props)
+            rel = replace(old, properties=props, etag=core.new_etag())
+            event = self._rel_event("relationship.updated", rel, core.now_rfc3339(), patch=patch)
+            self._commit_and_publish(WriteSet(rels=[rel]), [event])
+            return rel
+
+    def delete_relationship(self, source: str, rel_id: str, *, if_match: str | None = None) -> None:
+        with self._write_lock:
+            old = self.get_relationship(source, rel_id)
+            core.check_if_match(if_match, old.etag, f"relationship {rel_id!r}")
+            model = self._twin_models([source]).get(source)
+            decl = (
+                self._registry[model].relationships.get(old.name)
+                if model in self._registry
+                else None
+            )
+            if decl is not None and decl.min_multiplicity:
+                count = len(self._read_out(source, old.name))
+                if count - 1 < decl.min_multiplicity:
+                    raise InUseError(
+                        f"{source!r} must keep at least {decl.min_multiplicity} {old.name!r} "
+                        f"relationship(s) (minMultiplicity)"
+                    )
+            event = self._rel_event("relationship.deleted", old, core.now_rfc3339())
+            self._commit_and_publish(WriteSet(rel_deletes=[old]), [event])
+
+    def list_relationships(self, source: str, name: str | None = None) -> list[Relationship]:
+        return self._read_out(source, name)
+
+    def list_incoming(self, target: str, name: str | None = None) -> list[Relationship]:
+        return self._read_in(target, name)
+
+    # ------------------------------------------------------------ batches
+    def upsert_batch(
+        self,
+        twins: Sequence[TwinUpsert] = (),
+        relationships: Sequence[RelationshipUpsert] = (),
+        *,
+        source: WriteSource = "import",
+    ) -> list[ItemResult]:
+        results: list[ItemResult] = []
+        with self._write_lock:
+            now = core.now_rfc3339()
+            ws, events = WriteSet(), []
+            olds = self._read_twins([t.id for t in twins]) if twins else {}
+            models: dict[str, str] = {}  # twins as they will be after this batch
+            for up in twins:
+                try:
+                    old = olds.get(up.id)
+                    self._check_new_twin(up.id, up.model, up.properties, old, source)
+                    twin = self._build_twin(up.id, up.model, up.properties, old, source, now)
+                except GraphError as exc:
+                    results.append(ItemResult(up.id, False, exc))
+                    continue
+                (ws.twins if old is None or old.model != up.model else ws.twin_updates).append(twin)
+                olds[up.id] = twin
+                models[up.id] = up.model
+                if self._hub.active:
+                    events.append(self._twin_event(old, twin, now))
+                results.append(ItemResult(up.id, True))
+            if relationships:
+                wanted = {r.source for r in relationships} | {r.target for r in relationships}
+                models.update(self._twin_models(wanted - models.keys()))
+                old_rels = self._read_rels([(r.source, r.id) for r in relationships])
+                added: dict[tuple[str, str], int] = {}
+                counts: dict[tuple[str, str], int] = {}
+
+                def out_count(src: str, name: str) -> int:
+                    if (src, name) not in counts:
+                        counts[(src, name)] = len(self._read_out(src, name))
+                    return counts[(src, name)] + added.get((src, name), 0)
+
+                for rup in relationships:
+                    key = f"{rup.source}/{rup.id}"
+                    try:
+                        old_rel = old_rels.get((rup.source, rup.id))
+                        if old_rel is not None and old_rel.target != rup.target:
+                            raise ConflictError(
+                                f"relationship {rup.id!r} exists with target {old_rel.target!r}"
+                            )
+                        self._check_rel(rup, models, old_rel, out_count)
+                    except GraphError as exc:
+                        results.append(ItemResult(key, False, exc))
+                        continue
+                    rel = Relationship(
+                        rup.id,
+                        rup.source,
+                        rup.target,
+                        rup.name,
+                        dict(rup.properties),
+                        core.new_etag(),
+                    )
+                    if old_rel is None:
+                        added[(rup.source, rup.name)] = added.get((rup.source, rup.name), 0) + 1
+                    old_rels[(rup.source, rup.id)] = rel
+                    ws.rels.append(rel)
+                    if self._hub.active:
+                        kind: ChangeKind = (
+                            "relationship.created" if old_rel is None else "relationship.updated"
+                        )
+                        events.append(
+                            self._rel_event(
+                                kind, rel, now, old=old_rel.properties if old_rel else None
+                            )
+                        )
+                    results.append(ItemResult(key, True))
+            if ws.twins or ws.twin_updates or ws.rels:
+                try:
+                    self._commit_and_publish(ws, events)
+                except GraphError as exc:
+                    return [ItemResult(r.key, False, r.error or exc) for r in results]
+        return results
+
+    def apply_property_updates(self, updates: Sequence[PropertyUpdate]) -> list[ItemResult]:
+        """Newest timestamp wins per property; one commit for the whole batch."""
+        results: list[ItemResult] = []
+        with self._write_lock:
+            current = self._read_twins(list({u.twin_id: None for u in updates}))
+            changed: dict[str, Twin] = {}
+            events: list[ChangeEvent] = []
+            registry, emit = self._registry, self._hub.active
+            for up in updates:
+                twin = changed.get(up.twin_id) or current.get(up.twin_id)
+                if twin is None:
+                    results.append(
+                        ItemResult(
+                            up.twin_id, False, NotFoundError(f"twin {up.twin_id!r} does not exist")
+                        )
+                    )
+                    continue
+                try:
+                    ts = core.normalize_timestamp(up.timestamp)
+                except (ValueError, TypeError) as exc:
+                    err = ValidationError(
+                        f"bad timestamp {up.timestamp!r}: {exc}",
+                        [ValidationProblem("/timestamp", str(exc), "INVALID_TIMESTAMP")],
+                    )
+                    results.append(ItemResult(up.twin_id, False, err))
+                    continue
+                problems = core.validate_telemetry(registry, twin.model, up.values)
+                if problems:
+                    try:
+                        core.raise_problems(f"update of twin {up.twin_id!r}", problems)
+                    except ValidationError as exc:
+                        results.append(ItemResult(up.twin_id, False, exc))
+                    continue
+                meta = twin.metadata
+                newer = {
+                    k: v
+                    for k, v in up.values.items()
+                    if k not in meta or meta[k].last_update_time < ts
+                }
+                if newer:
+                    stamp = PropertyMeta(ts, up.source)
+                    twin = Twin(
+                        twin.id,
+                        twin.model,
+                        {**twin.properties, **newer},
+                        core.new_etag(),
+                        {**meta, **dict.fromkeys(newer, stamp)},
+                    )
+                    changed[twin.id] = twin
+                    if emit:
+                        old_props = current[twin.id].properties if twin.id in current else {}
+                        patch = [
+                            {
+                                "op": "replace" if k in old_props else "add",
+                                "path": f"/{k}",
+                                "value": v,
+                            }
+                            for k, v in newer.items()
+                        ]
+                        events.append(
+                            self._event(
+                                "twin.updated",
+                                twin.id,
+                                ts,
+                                model=twin.model,
+                                patch=patch,
+                                data=twin,
+                            )
+                        )
+                results.append(ItemResult(up.twin_id, True))
+            if changed:
+                try:
+                    self._commit_and_publish(WriteSet(twin_updates=list(changed.values())), events)
+                except GraphError as exc:
+                    return [ItemResult(r.key, False, r.error or exc) for r in results]
+        return results
