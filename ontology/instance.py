@@ -1,0 +1,462 @@
+"""Instance validation: do a twin's values, a telemetry payload, a relationship's
+properties or a command payload fit their DTDL model?
+
+Built like python-jsonschema: one small checker per schema kind returns bare
+problems (relative JSON pointer, code, message), and one dispatch prefixes the
+path.  Checkers are compiled once per schema object and cached, and each
+interface's name table once per interface, so the per-message cost on the MQTT
+ingestion path is a few dict lookups and one call per value.
+
+Every result is a list of :class:`InstanceError`; empty means valid.  Paths are
+JSON pointers into the checked document (``/thermostat1/targetTemperature``,
+``/tags/alpha``, ``/readings/3``); messages say what is wrong and what is
+expected (``expected a double, got the string "hot"``).  Keys starting with
+``$`` (``$metadata``, ``$dtId``...) are system keys and are never checked: DTDL
+names cannot start with ``$``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ontology.model import (
+    ArraySchema,
+    Command,
+    Component,
+    EnumSchema,
+    Interface,
+    MapSchema,
+    ModelRegistry,
+    ObjectSchema,
+    PrimitiveSchema,
+    Property,
+    Relationship,
+    Schema,
+    Telemetry,
+)
+from ontology.values import (
+    CHECKERS,
+    OK,
+    Checker,
+    Codes,
+    Problem,
+    Problems,
+    describe,
+    primitive_term,
+)
+
+__all__ = [
+    "Codes",
+    "InstanceError",
+    "checker_for",
+    "validate_command",
+    "validate_relationship_properties",
+    "validate_telemetry",
+    "validate_twin",
+    "validate_value",
+]
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceError:
+    """One problem with an instance value: where (JSON pointer), a stable code, and why."""
+
+    path: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+# ------------------------------------------------------------------ per-object caches
+
+# Keyed by id() because the model classes hold dicts and so are not hashable; the
+# entry keeps the object alive, so its id cannot be reused while cached.
+_CACHE: dict[int, tuple[object, object]] = {}
+_CACHE_LIMIT = 100_000
+
+
+def _cached(obj: object, build: Callable[[Any], _T]) -> _T:
+    entry = _CACHE.get(id(obj))
+    if entry is not None and entry[0] is obj:
+        return entry[1]  # type: ignore[return-value]
+    value = build(obj)
+    if len(_CACHE) >= _CACHE_LIMIT:  # models were replaced many times over
+        _CACHE.clear()
+    _CACHE[id(obj)] = (obj, value)
+    return value
+
+
+def checker_for(schema: Schema) -> Checker:
+    """The compiled checker of ``schema`` (cached per schema object)."""
+    return _cached(schema, _compile)
+
+
+def _compile(schema: Schema) -> Checker:
+    for cls in type(schema).__mro__:
+        compiler = _COMPILERS.get(cls)
+        if compiler is not None:
+            return compiler(schema)
+    raise TypeError(f"not a DTDL schema: {schema!r}")
+
+
+# ------------------------------------------------------------------ one compiler per schema kind
+
+
+def _escape(key: str) -> str:
+    if "~" in key or "/" in key:
+        return key.replace("~", "~0").replace("/", "~1")
+    return key
+
+
+def _under(key: str | int, problems: Problems, out: list[Problem]) -> None:
+    prefix = f"/{key}" if type(key) is int else "/" + _escape(key)  # type: ignore[arg-type]
+    for sub, code, message in problems:
+        out.append((prefix + sub, code, message))
+
+
+def _did_you_mean(name: str, names: Sequence[str], plural: str) -> str:
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(f'"{n}"' for n in close) + "?"
+    if not names:
+        return f"it has no {plural}"
+    listed = ", ".join(f'"{n}"' for n in sorted(names)[:12])
+    more = f" and {len(names) - 12} more" if len(names) > 12 else ""
+    return f"its {plural} are {listed}{more}"
+
+
+def _compile_primitive(schema: PrimitiveSchema) -> Checker:
+    checker = CHECKERS.get(primitive_term(schema.name))
+    if checker is not None:
+        return checker
+    message = f"GraphTwin cannot check values of the schema {schema.name}"
+    unsupported: Problems = (("", "UNSUPPORTED_SCHEMA", message),)
+    return lambda value: unsupported
+
+
+def _shown(enum_value: int | str) -> str:
+    return f'"{enum_value}"' if isinstance(enum_value, str) else str(enum_value)
+
+
+def _compile_enum(schema: EnumSchema) -> Checker:
+    value_type = int if schema.value_schema.endswith("integer") else str
+    allowed = {v.value for v in schema.values}
+    by_name = {v.name: _shown(v.value) for v in schema.values if v.name != v.value}
+    shown = ", ".join(_shown(v.value) for v in schema.values)
+    expected = f"one of the enum values {shown}"
+
+    def check(value: Any) -> Problems:
+        # type() first: True == 1 would otherwise match an integer enum value.
+        if type(value) is value_type and value in allowed:
+            return OK
+        message = f"expected {expected}, got {describe(value)}"
+        if type(value) is str and value in by_name:
+            message += f'; "{value}" is the name of the value {by_name[value]}: send the value'
+        return (("", Codes.NOT_IN_ENUM, message),)
+
+    return check
+
+
+def _compile_object(schema: ObjectSchema) -> Checker:
+    fields = {f.name: f.schema for f in schema.fields}
+    names = list(fields)
+
+    def check(value: Any) -> Problems:
+        if type(value) is not dict:
+            return (("", Codes.WRONG_TYPE, f"expected an object, got {describe(value)}"),)
+        out: list[Problem] = []
+        for key, item in value.items():
+            field_schema = fields.get(key)
+            if field_schema is None:
+                hint = _did_you_mean(key, names, "fields")
+                message = f'the object has no field "{key}"; {hint}'
+                out.append(("/" + _escape(key), Codes.UNKNOWN_FIELD, message))
+                continue
+            # Looked up per call rather than bound at compile time: v4 schemas may refer
+            # to themselves, and binding eagerly would recurse for ever.
+            problems = checker_for(field_schema)(item)
+            if problems:
+                _under(key, problems, out)
+        return tuple(out) if out else OK
+
+    return check
+
+
+# DTDL's name pattern, which map keys follow.
+_MAP_KEY = re.compile(r"[a-zA-Z](?:[a-zA-Z0-9_]*[a-zA-Z0-9])?")
+
+
+def _compile_map(schema: MapSchema) -> Checker:
+    value_schema = schema.value_schema
+
+    def check(value: Any) -> Problems:
+        if type(value) is not dict:
+            return (("", Codes.WRONG_TYPE, f"expected a map (an object), got {describe(value)}"),)
+        out: list[Problem] = []
+        value_checker = checker_for(value_schema)
+        for key, item in value.items():
+            if _MAP_KEY.fullmatch(key) is None:
+                message = (
+                    f'the map key "{key}" must start with a letter and hold only letters, '
+                    "digits and underscores (not ending with an underscore)"
+                )
+                out.append(("/" + _escape(key), Codes.BAD_MAP_KEY, message))
+                continue
+            problems = value_checker(item)
+            if problems:
+                _under(key, problems, out)
+        return tuple(out) if out else OK
+
+    return check
+
+
+def _compile_array(schema: ArraySchema) -> Checker:
+    element_schema = schema.element_schema
+
+    def check(value: Any) -> Problems:
+        if type(value) is not list:
+            return (("", Codes.WRONG_TYPE, f"expected an array, got {describe(value)}"),)
+        out: list[Problem] = []
+        element_checker = checker_for(element_schema)
+        for index, item in enumerate(value):
+            problems = element_checker(item)
+            if problems:
+                _under(index, problems, out)
+        return tuple(out) if out else OK
+
+    return check
+
+
+_COMPILERS: dict[type, Callable[[Any], Checker]] = {
+    PrimitiveSchema: _compile_primitive,
+    EnumSchema: _compile_enum,
+    ObjectSchema: _compile_object,
+    MapSchema: _compile_map,
+    ArraySchema: _compile_array,
+}
+
+
+def _errors(problems: Problems, path: str) -> list[InstanceError]:
+    return [InstanceError(path + sub, code, message) for sub, code, message in problems]
+
+
+def validate_value(schema: Schema, value: Any, path: str = "") -> list[InstanceError]:
+    """Check ``value`` against ``schema``; ``path`` is the value's JSON pointer."""
+    problems = checker_for(schema)(value)
+    return _errors(problems, path) if problems else []
+
+
+# ------------------------------------------------------------------ documents of an interface
+
+# Kinds of top-level names in a twin or telemetry document.
+_PROPERTY, _TELEMETRY, _COMPONENT, _OTHER = range(4)
+_Entry = tuple[int, Any, Checker | None]  # (kind, content, value checker)
+
+
+def _name_table(interface: Interface) -> dict[str, _Entry]:
+    table: dict[str, _Entry] = {}
+    for name, content in interface.contents.items():
+        if isinstance(content, Property):
+            table[name] = (_PROPERTY, content, checker_for(content.schema))
+        elif isinstance(content, Telemetry):
+            table[name] = (_TELEMETRY, content, checker_for(content.schema))
+        elif isinstance(content, Component):
+            table[name] = (_COMPONENT, content, None)
+        else:
+            table[name] = (_OTHER, content, None)
+    return table
+
+
+def _value_names(interface: Interface, allow_telemetry: bool) -> list[str]:
+    kinds = (Property, Component, Telemetry) if allow_telemetry else (Property, Component)
+    return [n for n, c in interface.contents.items() if isinstance(c, kinds)]
+
+
+def _check_document(
+    registry: ModelRegistry,
+    interface: Interface,
+    document: Any,
+    path: str,
+    allow_telemetry: bool,
+    allow_read_only: bool,
+    out: list[InstanceError],
+) -> None:
+    if type(document) is not dict:
+        message = f"expected an object of values of {interface.id}, got {describe(document)}"
+        out.append(InstanceError(path, Codes.WRONG_TYPE, message))
+        return
+    table = _cached(interface, _name_table)
+    for name, value in document.items():
+        entry = table.get(name)
+        if entry is None:
+            if name[:1] == "$":
+                continue
+            hint = _did_you_mean(name, _value_names(interface, allow_telemetry), "names")
+            what = (
+                "property, telemetry or component" if allow_telemetry else "property or component"
+            )
+            message = f'"{name}" is not a {what} of {interface.id}; {hint}'
+            out.append(InstanceError(f"{path}/{_escape(name)}", Codes.UNKNOWN_NAME, message))
+            continue
+        kind, content, checker = entry
+        where = f"{path}/{_escape(name)}"
+        if kind == _PROPERTY:
+            if not allow_read_only and not content.writable:
+                message = (
+                    f"{name} is a read-only property of {interface.id}: "
+                    "only its device or an import may set it"
+                )
+                out.append(InstanceError(where, Codes.READ_ONLY, message))
+                continue
+        elif kind == _TELEMETRY:
+            if not allow_telemetry:
+                message = (
+                    f"{name} is telemetry of {interface.id}: its last-known value comes from "
+                    "the device's telemetry, not from a twin update"
+                )
+                out.append(InstanceError(where, Codes.TELEMETRY_NOT_ALLOWED, message))
+                continue
+        elif kind == _COMPONENT:
+            component = registry.get(content.schema)
+            if component is None:
+                message = f"the interface {content.schema} of component {name} is not loaded"
+                out.append(InstanceError(where, Codes.UNKNOWN_MODEL, message))
+            else:
+                _check_document(
+                    registry, component, value, where, allow_telemetry, allow_read_only, out
+                )
+            continue
+        else:
+            noun = "relationship" if isinstance(content, Relationship) else "command"
+            message = f"{name} is a {noun} of {interface.id}, not a value a twin holds"
+            out.append(InstanceError(where, Codes.NOT_A_VALUE, message))
+            continue
+        problems = checker(value)  # type: ignore[misc]
+        if problems:
+            out.extend(_errors(problems, where))
+
+
+def _as_dict(document: Any) -> Any:
+    # The checks test type() is dict for speed; other mappings are copied once.
+    if type(document) is not dict and isinstance(document, Mapping):
+        return dict(document)
+    return document
+
+
+def _interface(
+    registry: ModelRegistry, model_id: str, out: list[InstanceError]
+) -> Interface | None:
+    interface = registry.get(model_id)
+    if interface is None:
+        out.append(InstanceError("", Codes.UNKNOWN_MODEL, f"no model {model_id} is loaded"))
+    return interface
+
+
+def validate_twin(
+    registry: ModelRegistry,
+    model_id: str,
+    properties: Mapping[str, Any],
+    *,
+    allow_telemetry: bool = False,
+    allow_read_only: bool = True,
+) -> list[InstanceError]:
+    """Check a whole twin document (``properties``) against the model ``model_id``.
+
+    Property values by their schemas; components as nested objects against the
+    component's interface; telemetry last-known values only when
+    ``allow_telemetry``; non-writable properties refused when ``allow_read_only``
+    is False (an application's write).  Missing names are fine, as in DTDL.
+    """
+    out: list[InstanceError] = []
+    interface = _interface(registry, model_id, out)
+    if interface is not None:
+        _check_document(
+            registry, interface, _as_dict(properties), "", allow_telemetry, allow_read_only, out
+        )
+    return out
+
+
+def validate_telemetry(
+    registry: ModelRegistry, model_id: str, payload: Mapping[str, Any]
+) -> list[InstanceError]:
+    """Check a device message: each name a Telemetry or a (reported) Property of the model."""
+    out: list[InstanceError] = []
+    interface = _interface(registry, model_id, out)
+    if interface is not None:
+        _check_document(registry, interface, _as_dict(payload), "", True, True, out)
+    return out
+
+
+def validate_relationship_properties(
+    registry: ModelRegistry, model_id: str, rel_name: str, props: Mapping[str, Any]
+) -> list[InstanceError]:
+    """Check the properties of a relationship ``rel_name`` whose source is of ``model_id``."""
+    out: list[InstanceError] = []
+    interface = _interface(registry, model_id, out)
+    if interface is None:
+        return out
+    relationship = interface.contents.get(rel_name)
+    if not isinstance(relationship, Relationship):
+        names = list(interface.relationships)
+        hint = _did_you_mean(rel_name, names, "relationships")
+        message = f'"{rel_name}" is not a relationship of {model_id}; {hint}'
+        return [InstanceError("", Codes.UNKNOWN_RELATIONSHIP, message)]
+    if not isinstance(props, Mapping):
+        message = f"expected an object of relationship properties, got {describe(props)}"
+        return [InstanceError("", Codes.WRONG_TYPE, message)]
+    schemas = {p.name: p.schema for p in relationship.properties}
+    for name, value in props.items():
+        schema = schemas.get(name)
+        if schema is None:
+            if name[:1] != "$":
+                hint = _did_you_mean(name, list(schemas), "properties")
+                message = f'"{name}" is not a property of the relationship {rel_name}; {hint}'
+                out.append(InstanceError("/" + _escape(name), Codes.UNKNOWN_NAME, message))
+            continue
+        out.extend(validate_value(schema, value, "/" + _escape(name)))
+    return out
+
+
+def validate_command(
+    registry: ModelRegistry,
+    model_id: str,
+    command: str,
+    payload: Any,
+    *,
+    response: bool = False,
+) -> list[InstanceError]:
+    """Check a command's request payload (or, with ``response``, its response payload).
+
+    ``payload`` is the request value itself (None when there is none); a missing
+    payload is fine only when the command declares none or it is ``nullable``.
+    """
+    out: list[InstanceError] = []
+    interface = _interface(registry, model_id, out)
+    if interface is None:
+        return out
+    cmd = interface.contents.get(command)
+    if not isinstance(cmd, Command):
+        hint = _did_you_mean(command, list(interface.commands), "commands")
+        message = f'"{command}" is not a command of {model_id}; {hint}'
+        return [InstanceError("", Codes.UNKNOWN_COMMAND, message)]
+    declared = cmd.response if response else cmd.request
+    part = "response" if response else "request"
+    if declared is None:
+        if payload is None:
+            return []
+        message = f"the command {command} takes no {part} payload, got {describe(payload)}"
+        return [InstanceError("", Codes.UNEXPECTED_PAYLOAD, message)]
+    if payload is None:
+        if declared.nullable:
+            return []
+        message = f"the command {command} needs a {part} payload ({declared.name})"
+        return [InstanceError("", Codes.MISSING_PAYLOAD, message)]
+    return validate_value(declared.schema, payload)
