@@ -239,6 +239,11 @@ def parse_model_batch(
     """Parse and resolve a batch against ``registry`` as one unit: all of it, or ``ModelError``."""
     import ontology
 
+    for doc in documents:  # checked first: a clearer error than the parser's redefinition
+        for element in doc if isinstance(doc, list) else [doc]:
+            dtmi = element.get("@id") if isinstance(element, Mapping) else None
+            if dtmi in registry:
+                raise ConflictError(f"model {dtmi} already exists; upload a new version instead")
     sources: list[Any] = list(documents)
     if source_names:
         from ontology.parser import ModelSource

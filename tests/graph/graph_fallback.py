@@ -124,8 +124,6 @@ def parse_models(
         return done[dtmi]
 
     for dtmi in raw:
-        if dtmi in known:
-            errors.append(_Err("DUPLICATE", f"{dtmi} already defined", dtmi))
         build(dtmi)
     for iface in done.values():
         for c in iface.contents.values():
