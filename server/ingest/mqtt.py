@@ -1,0 +1,158 @@
+"""The MQTT side of ingestion: one paho-mqtt 2.x client with a persistent session.
+
+QoS 1 messages are acknowledged manually (``manual_ack_set(True)``) by the
+pipeline after commit.  The session is persistent (clean start off, a fixed
+client id, a session expiry for MQTT 5) so the broker keeps our
+subscriptions and queues messages while the server is down.  paho's network
+thread reconnects on its own with exponential backoff; each connection gets
+a new generation number, because message ids from a previous connection
+must not be acknowledged on the next one (the broker redelivers them).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from server.config import MqttConfig
+from server.ingest.pipeline import Inbound
+
+__all__ = ["MqttSource"]
+
+log = logging.getLogger("graphtwin.ingest.mqtt")
+
+
+class MqttSource:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        config: MqttConfig,
+        deliver: Callable[[Inbound], None],
+        filters: Iterable[str],
+        *,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self.host, self.port, self.config = host, port, config
+        self._deliver = deliver
+        self._filters = list(filters)
+        self.generation = 0
+        self.connected = False
+        self.last_error: str | None = None
+        self.connected_event = threading.Event()
+        self._lock = threading.Lock()
+        self.v5 = config.protocol == "5"
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            protocol=mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311,
+            clean_session=None if self.v5 else False,
+        )
+        self.client.manual_ack_set(True)
+        user = username or config.username
+        if user:
+            self.client.username_pw_set(user, password or config.password)
+        self.client.reconnect_delay_set(config.reconnect_min_delay, config.reconnect_max_delay)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def subscription_topics(self, filters: Iterable[str] | None = None) -> list[str]:
+        group = self.config.shared_group
+        return [
+            f"$share/{group}/{f}" if group else f
+            for f in (self._filters if filters is None else filters)
+        ]
+
+    def start(self) -> None:
+        kwargs: dict[str, Any] = {}
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.config.session_expiry
+            props.ReceiveMaximum = self.config.receive_maximum
+            kwargs = {"clean_start": False, "properties": props}
+        self.client.connect_async(self.host, self.port, self.config.keepalive, **kwargs)
+        self.client.loop_start()
+
+    def stop_receiving(self) -> None:
+        """Unsubscribe (first step of a clean shutdown); the session itself is kept."""
+        if self.connected:
+            self.client.unsubscribe(self.subscription_topics())
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.connected = False
+
+    def add_filters(self, filters: Iterable[str]) -> None:
+        new = [f for f in filters if f not in self._filters]
+        if not new:
+            return
+        self._filters.extend(new)
+        if self.connected:
+            self.client.subscribe([(t, self.config.qos) for t in self.subscription_topics(new)])
+
+    def ack(self, mid: int, generation: int) -> None:
+        # An id from an earlier connection means nothing now: that message is redelivered.
+        if generation == self.generation and self.connected:
+            self.client.ack(mid, 1)
+
+    # ------------------------------------------------------------- callbacks
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if reason.is_failure:
+            self.last_error = f"connection refused: {reason}"
+            log.warning("mqtt %s: %s", self.url, self.last_error)
+            return
+        self.generation += 1
+        self.connected = True
+        self.last_error = None
+        topics = self.subscription_topics()
+        if topics:
+            client.subscribe([(t, self.config.qos) for t in topics])
+        log.info(
+            "mqtt %s: connected (session present: %s), subscribed to %s",
+            self.url,
+            getattr(flags, "session_present", None),
+            ", ".join(topics),
+        )
+        self.connected_event.set()
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        self.connected = False
+        self.connected_event.clear()
+        if reason.is_failure:
+            self.last_error = f"disconnected: {reason}"
+            log.warning("mqtt %s: %s; reconnecting with backoff", self.url, self.last_error)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # still recorded (as a dead letter), never fatal
+            topic = message._topic.decode("utf-8", errors="backslashreplace")
+        self._deliver(
+            Inbound(
+                topic=topic,
+                payload=message.payload,
+                qos=message.qos,
+                mid=message.mid,
+                generation=self.generation,
+                received=time.time(),
+            )
+        )

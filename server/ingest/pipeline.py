@@ -1,0 +1,362 @@
+"""The ingestion pipeline: received messages -> batches -> the store -> acknowledgements.
+
+The MQTT network thread only appends to a bounded inbox (``submit``); one
+worker thread takes batches (up to ``batch.max_size`` messages or
+``batch.max_delay_ms`` after the first one arrived), decodes them, drops
+messages wholly superseded by newer readings in the same batch, writes the
+rest with one ``apply_property_updates`` call, records refusals as dead
+letters, and only then acknowledges the QoS 1 messages, in the order they
+arrived.  A crash anywhere before the acknowledgement makes the broker
+redeliver; redelivered readings carry their original timestamp, so the
+store's newest-wins rule turns them into no-ops.
+
+When the store is unavailable the worker retries the same batch with backoff
+and acknowledges nothing; the inbox fills, ``submit`` blocks the network
+thread, and the broker stops sending (unacknowledged QoS 1 window, TCP).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from graph.base import ItemResult, PropertyUpdate, TwinGraph
+from graph.errors import NotFoundError, StoreUnavailableError, ValidationError
+from server.config import IngestConfig
+from server.ingest.deadletters import DeadLetter, DeadLetterStore
+from server.ingest.decode import DecodeError, Reading, decode_payload
+from server.ingest.topics import TopicRouter
+from server.metrics import IngestMetrics
+
+__all__ = ["Acknowledger", "CommitListener", "Inbound", "IngestPipeline"]
+
+log = logging.getLogger("graphtwin.ingest")
+
+CommitListener = Callable[[Sequence[Reading], float], None]
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One received MQTT message, as the network thread hands it over."""
+
+    topic: str
+    payload: bytes
+    qos: int = 0
+    mid: int = 0
+    generation: int = 0  # the broker connection it arrived on: acks are only valid there
+    received: float = 0.0
+
+
+class Acknowledger(Protocol):
+    def ack(self, mid: int, generation: int) -> None: ...
+
+
+class _Inbox:
+    """A bounded FIFO whose ``put`` waits while full (that wait is the back-pressure)."""
+
+    def __init__(self, capacity: int, batch_size: int) -> None:
+        self.capacity = capacity
+        self.batch_size = batch_size
+        self.items: deque[Inbound] = deque()
+        self.cond = threading.Condition()
+        self.closed = False
+
+    def put(self, item: Inbound) -> None:
+        with self.cond:
+            while len(self.items) >= self.capacity and not self.closed:
+                self.cond.wait(0.5)
+            self.items.append(item)
+            n = len(self.items)
+            if n == 1 or n == self.batch_size:  # the worker waits for a first item or a full batch
+                self.cond.notify_all()
+
+    def take(self, max_size: int, max_delay: float, stop: threading.Event) -> list[Inbound]:
+        with self.cond:
+            while not self.items:
+                if stop.is_set():
+                    return []
+                self.cond.wait(0.1)
+            deadline = self.items[0].received + max_delay
+            while len(self.items) < max_size and not stop.is_set():
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    break
+                self.cond.wait(remaining)
+            n = min(max_size, len(self.items))
+            batch = [self.items.popleft() for _ in range(n)]
+            self.cond.notify_all()  # wake a network thread waiting for room
+            return batch
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        store: TwinGraph,
+        router: TopicRouter,
+        config: IngestConfig,
+        metrics: IngestMetrics,
+        deadletters: DeadLetterStore,
+    ) -> None:
+        self.store = store
+        self.router = router
+        self.config = config
+        self.metrics = metrics
+        self.deadletters = deadletters
+        self.acknowledger: Acknowledger | None = None
+        self._inbox = _Inbox(config.batch.max_pending, config.batch.max_size)
+        self._stop = threading.Event()
+        self._abandon = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[CommitListener] = []
+        self.store_ok = True
+        self.last_store_error: str | None = None
+
+    # ------------------------------------------------------------------ control
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        """Called on the worker thread with each committed batch's readings and the commit time."""
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="graphtwin-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self, drain_timeout: float = 10.0) -> None:
+        """Drain what was received, then stop.  Unfinished work stays unacknowledged."""
+        self._stop.set()
+        if self._thread is None:
+            return
+        self._thread.join(drain_timeout)
+        if self._thread.is_alive():
+            log.warning(
+                "ingestion: store still failing after %.0fs; leaving %d messages unacknowledged "
+                "for the broker to redeliver",
+                drain_timeout,
+                len(self._inbox),
+            )
+            self._abandon.set()
+            self._inbox.closed = True
+            self._thread.join(5)
+
+    def submit(self, message: Inbound) -> None:
+        """From the MQTT thread: enqueue, waiting while the inbox is full."""
+        self.metrics.received.inc()
+        self._inbox.put(message)
+
+    @property
+    def pending(self) -> int:
+        return len(self._inbox)
+
+    # ------------------------------------------------------------------- worker
+    def _run(self) -> None:
+        batch_cfg = self.config.batch
+        while True:
+            batch = self._inbox.take(
+                batch_cfg.max_size, batch_cfg.max_delay_ms / 1000.0, self._stop
+            )
+            if not batch:
+                if self._stop.is_set():
+                    return
+                continue
+            self.metrics.pending.set(len(self._inbox) + len(batch))
+            try:
+                if not self.process(batch):
+                    return  # abandoned during shutdown
+            except Exception:  # a bug must not stop ingestion; the batch stays unacknowledged
+                log.exception("ingestion: batch of %d failed unexpectedly", len(batch))
+            self.metrics.pending.set(len(self._inbox))
+
+    def process(self, batch: Sequence[Inbound]) -> bool:
+        """Decode, write, dead-letter and acknowledge one batch; False if abandoned."""
+        dead: list[DeadLetter] = []
+        decoded: list[tuple[Inbound, list[Reading]]] = []
+        for msg in batch:
+            route = self.router.route(msg.topic)
+            if route is None:
+                dead.append(self._letter(msg, "no_route", "no topic rule matches", None))
+                continue
+            try:
+                decoded.append(
+                    (msg, decode_payload(msg.payload, route, self.config.payload, msg.received))
+                )
+            except DecodeError as exc:
+                dead.append(self._letter(msg, exc.reason, exc.detail, route.twin_id))
+
+        updates: list[PropertyUpdate] = []
+        owners: list[tuple[Inbound, Reading]] = []
+        for msg, readings in self._coalesce(decoded):
+            for r in readings:
+                updates.append(PropertyUpdate(r.twin_id, r.values, r.timestamp, "device"))
+                owners.append((msg, r))
+
+        results = self._write(updates)
+        if results is None:
+            return False
+        applied, dead_from_store = self._verdicts(updates, owners, results)
+        dead.extend(dead_from_store)
+        commit_time = time.time()
+
+        if dead:
+            self.deadletters.add_many(dead)
+            self.metrics.deadletters.inc(len(dead))
+            for d in dead:
+                self.metrics.rejected.labels(d.reason).inc()
+        self.metrics.batch_size.observe(len(batch))
+        self.metrics.applied_updates.inc(len(applied))
+        self.metrics.applied_messages.inc(len({id(m) for m, _ in applied}))
+        observe = self.metrics.lag.observe
+        for _, r in applied:
+            observe(max(0.0, commit_time - r.epoch))
+        if self._listeners:
+            readings = [r for _, r in applied]
+            for listener in self._listeners:
+                listener(readings, commit_time)
+
+        acker = self.acknowledger
+        if acker is not None:
+            for msg in batch:
+                if msg.qos > 0:
+                    acker.ack(msg.mid, msg.generation)
+        return True
+
+    def _coalesce(
+        self, decoded: list[tuple[Inbound, list[Reading]]]
+    ) -> list[tuple[Inbound, list[Reading]]]:
+        """Drop messages every value of which a newer reading in this batch replaces.
+
+        A message with at least one surviving value is kept whole so the store
+        validates it whole; its older values lose to newer ones there anyway.
+        """
+        newest: dict[tuple[str, str], str] = {}
+        for _, readings in decoded:
+            for r in readings:
+                for name in r.values:
+                    key = (r.twin_id, name)
+                    if r.timestamp > newest.get(key, ""):
+                        newest[key] = r.timestamp
+        kept = []
+        for msg, readings in decoded:
+            if any(newest[(r.twin_id, n)] <= r.timestamp for r in readings for n in r.values):
+                kept.append((msg, readings))
+        superseded = len(decoded) - len(kept)
+        if superseded:
+            self.metrics.coalesced.inc(superseded)
+        return kept
+
+    def _write(self, updates: list[PropertyUpdate]) -> list[ItemResult] | None:
+        """Apply, retrying while the store is unavailable; None if abandoned on shutdown."""
+        if not updates:
+            return []
+        delay = 0.2
+        while True:
+            try:
+                results = self.store.apply_property_updates(updates)
+            except StoreUnavailableError as exc:
+                self._store_failed(str(exc))
+            except Exception as exc:  # not the store being down: find the items it refuses
+                log.warning("ingestion: batch write failed (%s); retrying item by item", exc)
+                results = self._write_one_by_one(updates)
+                if results is not None:
+                    self._store_recovered()
+                    return results
+            else:
+                self._store_recovered()
+                return results
+            self.metrics.store_retries.inc()
+            if self._abandon.wait(delay):
+                return None
+            delay = min(delay * 2, 5.0)
+
+    def _write_one_by_one(self, updates: list[PropertyUpdate]) -> list[ItemResult] | None:
+        results = []
+        for u in updates:
+            try:
+                results.extend(self.store.apply_property_updates([u]))
+            except StoreUnavailableError as exc:
+                self._store_failed(str(exc))
+                return None
+            except Exception as exc:
+                results.append(ItemResult(u.twin_id, False, exc))
+        return results
+
+    def _store_failed(self, message: str) -> None:
+        if self.store_ok:
+            log.warning(
+                "ingestion: store unavailable (%s); holding messages unacknowledged", message
+            )
+        self.store_ok = False
+        self.last_store_error = message
+        self.metrics.store_up.set(0)
+
+    def _store_recovered(self) -> None:
+        if not self.store_ok:
+            log.warning("ingestion: store available again")
+        self.store_ok = True
+        self.metrics.store_up.set(1)
+
+    def _verdicts(
+        self,
+        updates: list[PropertyUpdate],
+        owners: list[tuple[Inbound, Reading]],
+        results: list[ItemResult],
+    ) -> tuple[list[tuple[Inbound, Reading]], list[DeadLetter]]:
+        applied: list[tuple[Inbound, Reading]] = []
+        dead: list[DeadLetter] = []
+        retry: list[PropertyUpdate] = []
+        retry_owners: list[tuple[Inbound, Reading]] = []
+        for update, owner, result in zip(updates, owners, results, strict=True):
+            if result.ok:
+                applied.append(owner)
+                continue
+            msg, reading = owner
+            reason, detail, bad_names = _describe(result.error)
+            dead.append(self._letter(msg, reason, detail, reading.twin_id))
+            if self.config.payload.accept_partial and bad_names:
+                rest = {k: v for k, v in update.values.items() if k not in bad_names}
+                if rest:
+                    retry.append(PropertyUpdate(update.twin_id, rest, update.timestamp, "device"))
+                    retry_owners.append(
+                        (msg, Reading(reading.twin_id, rest, reading.timestamp, reading.epoch))
+                    )
+        if retry:
+            again = self._write(retry)
+            if again is not None:
+                more_applied, more_dead = self._verdicts(retry, retry_owners, again)
+                applied.extend(more_applied)
+                dead.extend(more_dead)
+        return applied, dead
+
+    def _letter(self, msg: Inbound, reason: str, detail: str, twin_id: str | None) -> DeadLetter:
+        return DeadLetter(
+            topic=msg.topic,
+            reason=reason,
+            detail=detail,
+            payload_excerpt=self.deadletters.excerpt(msg.payload),
+            payload_bytes=len(msg.payload),
+            twin_id=twin_id,
+            received_at=msg.received,
+        )
+
+
+def _describe(error: Exception | None) -> tuple[str, str, set[str]]:
+    """(reason label, human detail, top-level names at fault) for a store refusal."""
+    if isinstance(error, NotFoundError):
+        return "unknown_twin", error.message, set()
+    if isinstance(error, ValidationError):
+        problems = error.problems
+        reason = problems[0].code.lower() if problems else "invalid_value"
+        detail = "; ".join(f"{p.path or '/'}: {p.message}" for p in problems) or error.message
+        names = {
+            p.path.split("/")[1]
+            for p in problems
+            if p.path.count("/") >= 1 and p.path.split("/")[1]
+        }
+        return reason, detail, names
+    return "store_error", f"{type(error).__name__}: {error}", set()

@@ -1,0 +1,128 @@
+"""``graphtwin serve``: the GraphQL/REST server with MQTT ingestion, under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from server.config import DEFAULT_STORE_DIR, ConfigError, Settings, load_ingest_config
+
+__all__ = ["register", "run_serve", "settings_from_args"]
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run the server: GraphQL, REST, MQTT ingestion",
+        description="Serve the twin graph over GraphQL and REST, kept live from MQTT telemetry.",
+    )
+    p.add_argument(
+        "--store",
+        help=f"embedded store directory (default {DEFAULT_STORE_DIR}, env GRAPHTWIN_STORE) "
+        "or a neo4j:// / bolt:// URI",
+    )
+    p.add_argument("--neo4j-user", help="Neo4j user (env GRAPHTWIN_NEO4J_USER)")
+    p.add_argument("--neo4j-password", help="Neo4j password (env GRAPHTWIN_NEO4J_PASSWORD)")
+    p.add_argument(
+        "--mqtt",
+        help="broker URL mqtt://[user:pass@]host:port (env GRAPHTWIN_MQTT); "
+        "none: start the embedded broker",
+    )
+    p.add_argument("--mqtt-port", type=int, help="port of the embedded broker (default 1883)")
+    p.add_argument(
+        "--models", dest="models_dir", metavar="DIR", help="load the DTDL files in DIR at startup"
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        default=None,
+        help="load the demo models and twins and publish simulated telemetry every second",
+    )
+    p.add_argument("--host", help="HTTP address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    p.add_argument(
+        "--ingest-config", metavar="FILE", help="ingestion config, YAML or TOML (docs/ingestion.md)"
+    )
+    p.add_argument("--auth", dest="auth_file", metavar="FILE", help="API keys / users file")
+    p.add_argument(
+        "--open",
+        dest="open_mode",
+        action="store_true",
+        default=None,
+        help="accept API requests without credentials",
+    )
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=run_serve)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: getattr(args, name, None)
+        for name in (
+            "store",
+            "neo4j_user",
+            "neo4j_password",
+            "mqtt",
+            "mqtt_port",
+            "models_dir",
+            "demo",
+            "host",
+            "port",
+            "auth_file",
+            "open_mode",
+        )
+    }
+    if getattr(args, "ingest_config", None):
+        overrides["ingest"] = load_ingest_config(args.ingest_config)
+    return Settings.from_env(**overrides)
+
+
+def _banner(settings: Settings) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    if settings.mqtt:
+        from server.config import parse_mqtt_url
+
+        mhost, mport, _, _ = parse_mqtt_url(settings.mqtt)
+        broker = f"{settings.mqtt}"
+    else:
+        mhost, mport = "localhost", settings.mqtt_port
+        broker = f"embedded, mqtt://127.0.0.1:{mport}"
+    return (
+        f"GraphTwin serving\n"
+        f"  GraphQL:  {base}/graphql   (GraphiQL in a browser)\n"
+        f"  health:   {base}/healthz   metrics: {base}/metrics   dead letters: {base}/deadletters\n"
+        f"  store:    {settings.store}\n"
+        f"  MQTT:     {broker}\n"
+        f"  try:      mosquitto_pub -h {mhost} -p {mport} -q 1 -t twins/<twinId>/telemetry "
+        "-m '{\"temperature\": 21.5}'\n"
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = settings_from_args(args)
+        app = create_app(settings)
+    except (ConfigError, OSError) as exc:
+        print(f"graphtwin serve: {exc}", file=sys.stderr)
+        return 2
+    if settings.demo:
+        print(
+            "WARNING: --demo runs in OPEN MODE: anyone who can reach the port can read and write.",
+            file=sys.stderr,
+        )
+    print(_banner(settings), flush=True)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=args.log_level, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0
