@@ -1,0 +1,110 @@
+"""The operation protocol and the engine that runs an operation on either store.
+
+Each operation is one class holding both forms: ``embedded`` reads the live
+networkx graph (layout in graph/layout.py), ``cypher`` returns parameterised
+Cypher whose rows ``from_rows`` turns into the very same result value.  The
+shared test suite (tests/queries) runs every operation on both stores and
+compares the results.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from graph.base import TwinGraph
+from ontology.model import ModelRegistry
+from queries.spec import QueryError, check_names
+
+__all__ = ["Containment", "Operation", "QueryContext", "QueryEngine"]
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Containment:
+    """Which relationship names form the containment hierarchy, and which way.
+
+    ``down`` names point from the container to the contained (``building
+    -contains-> floor``); ``up`` names point from the contained to its container
+    (``sensor -isLocatedIn-> room``).
+    """
+
+    down: tuple[str, ...] = ("contains", "hasPart")
+    up: tuple[str, ...] = ("isPartOf", "isLocatedIn")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "down", check_names(self.down, "containment name") or ()
+                           if self.down else ())
+        object.__setattr__(self, "up", check_names(self.up, "containment name") or ()
+                           if self.up else ())
+        if not self.down and not self.up:
+            raise QueryError("containment needs at least one relationship name")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryContext:
+    registry: ModelRegistry
+    max_depth: int = 50  # the cap on hops of every traversal
+    max_paths: int = 10_000  # the cap on paths one expansion returns
+    containment: Containment = field(default_factory=Containment)
+
+
+class Operation(abc.ABC, Generic[R]):
+    """One read operation, in both forms."""
+
+    def check(self, ctx: QueryContext) -> None:
+        """Refuse arguments beyond the context's caps (raise QueryError)."""
+
+    @abc.abstractmethod
+    def embedded(self, g: Any, ctx: QueryContext) -> R:
+        """The result, read from the live ``networkx.MultiDiGraph``."""
+
+    @abc.abstractmethod
+    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
+        """Cypher text and parameters."""
+
+    @abc.abstractmethod
+    def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> R:
+        """The result from the rows the Cypher returned."""
+
+
+class QueryEngine:
+    """Runs operations on a store: the embedded form on ``read_view()``, else Cypher."""
+
+    def __init__(
+        self,
+        store: TwinGraph,
+        *,
+        max_depth: int = 50,
+        max_paths: int = 10_000,
+        containment: Containment | None = None,
+    ) -> None:
+        self.store = store
+        self.max_depth = max_depth
+        self.max_paths = max_paths
+        self.containment = containment or Containment()
+
+    def context(self) -> QueryContext:
+        return QueryContext(self.store.registry, self.max_depth, self.max_paths, self.containment)
+
+    def run(self, op: Operation[R]) -> R:
+        ctx = self.context()
+        op.check(ctx)
+        read_view = getattr(self.store, "read_view", None)
+        if read_view is not None:
+            with read_view() as g:
+                return op.embedded(g, ctx)
+        run_read = getattr(self.store, "run_read", None)
+        if run_read is None:
+            raise TypeError(f"{type(self.store).__name__} offers neither read_view nor run_read")
+        text, params = op.cypher(ctx)
+        return op.from_rows(run_read(text, params), ctx)
+
+    def cypher_of(self, op: Operation[Any]) -> tuple[str, dict[str, Any]]:
+        """The Cypher form of ``op`` (for tests, benchmarks and EXPLAIN)."""
+        ctx = self.context()
+        op.check(ctx)
+        return op.cypher(ctx)

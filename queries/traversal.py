@@ -1,0 +1,447 @@
+"""Traversals: neighbours, reachable twins, path expansion, shortest path.
+
+A traversal walks *steps*: each step is ``(names, direction)``, relationship
+names (None for any) followed ``out`` (source to target), ``in`` or ``both``.
+Several steps combine as alternatives at every hop, which is how the
+containment hierarchy follows ``contains`` forwards and ``isPartOf`` backwards
+in one walk.
+
+Semantics shared by both stores (Cypher's):
+
+- a relationship is used at most once per path (trail semantics); a
+  self-relationship is one hop back to the same twin, and counts once even
+  when walked ``both`` ways;
+- reachable twins carry their shortest distance; the start twin is never its
+  own result except at ``min_hops=0`` (depth 0), even on a cycle;
+- a missing start twin raises ``NotFoundError``;
+- results are sorted (twins by depth then id, paths by node ids then
+  relationship ids), so both stores return equal lists.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.errors import NotFoundError
+from graph.layout import NX_NAME, R_ID, TWIN_LABEL
+from queries.base import Operation, QueryContext
+from queries.spec import (
+    NODE_ID,
+    CypherBuilder,
+    Direction,
+    QueryError,
+    TwinFilter,
+    check_direction,
+    check_names,
+    where_clause,
+)
+
+__all__ = [
+    "Hop",
+    "Neighbor",
+    "Neighbors",
+    "Path",
+    "Paths",
+    "Reach",
+    "Reached",
+    "ShortestPath",
+    "Step",
+    "make_steps",
+]
+
+Step = tuple[tuple[str, ...] | None, Direction]
+
+
+def make_steps(names: Sequence[str] | str | None, direction: str = "out") -> tuple[Step, ...]:
+    return ((check_names(names, "relationship name"), check_direction(direction)),)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Hop:
+    """One relationship walked: its id, name, and its own source and target."""
+
+    source: str
+    id: str
+    name: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Reached:
+    depth: int
+    twin_id: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Neighbor:
+    twin_id: str
+    hop: Hop
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Path:
+    nodes: tuple[str, ...]
+    hops: tuple[Hop, ...]
+
+    @property
+    def length(self) -> int:
+        return len(self.hops)
+
+
+# --------------------------------------------------------------------- embedded
+
+
+def nx_hops(g: Any, node: str, steps: Sequence[Step]) -> Iterator[tuple[Hop, str]]:
+    """Each relationship of ``node`` that some step allows, once, with the far twin."""
+    seen: set[tuple[str, str]] = set()
+    for names, direction in steps:
+        if direction in ("out", "both"):
+            for _, v, key, name in g.out_edges(node, keys=True, data=NX_NAME):
+                if (names is None or name in names) and (node, key) not in seen:
+                    seen.add((node, key))
+                    yield Hop(node, key, name, v), v
+        if direction in ("in", "both"):
+            for u, _, key, name in g.in_edges(node, keys=True, data=NX_NAME):
+                if (names is None or name in names) and (u, key) not in seen:
+                    seen.add((u, key))
+                    yield Hop(u, key, name, node), u
+
+
+def nx_require(g: Any, twin_id: str) -> None:
+    if twin_id not in g:
+        raise NotFoundError(f"twin {twin_id!r} does not exist")
+
+
+def nx_distances(g: Any, start: str, steps: Sequence[Step], max_hops: int) -> dict[str, int]:
+    """Breadth-first shortest distances from ``start`` (excluded) up to ``max_hops``."""
+    dist = {start: 0}
+    frontier = [start]
+    depth = 0
+    while frontier and depth < max_hops:
+        depth += 1
+        nxt: list[str] = []
+        for node in frontier:
+            for _, other in nx_hops(g, node, steps):
+                if other not in dist:
+                    dist[other] = depth
+                    nxt.append(other)
+        frontier = nxt
+    del dist[start]
+    return dist
+
+
+# ------------------------------------------------------------------------ cypher
+
+
+def _rel_types(steps: Sequence[Step]) -> str:
+    if any(names is None for names, _ in steps):
+        return ""
+    union = dict.fromkeys(n for names, _ in steps for n in names or ())
+    return ":" + "|".join(f"`{n}`" for n in union)
+
+
+def _arrow(direction: Direction, inner: str) -> str:
+    if direction == "out":
+        return f"-[{inner}]->"
+    if direction == "in":
+        return f"<-[{inner}]-"
+    return f"-[{inner}]-"
+
+
+def _step_condition(steps: Sequence[Step], r: str, a: str, q: CypherBuilder) -> str:
+    alternatives = []
+    for names, direction in steps:
+        parts = []
+        if names is not None:
+            parts.append(f"type({r}) IN {q.param(list(names))}")
+        if direction == "out":
+            parts.append(f"startNode({r}) = {a}")
+        elif direction == "in":
+            parts.append(f"endNode({r}) = {a}")
+        alternatives.append("(" + (" AND ".join(parts) or "true") + ")")
+    return " OR ".join(alternatives)
+
+
+def cypher_hop(steps: Sequence[Step], q: CypherBuilder, r: str, a: str) -> tuple[str, str | None]:
+    """A single-hop pattern ``-[r...]->`` and the condition it needs (None if none)."""
+    if len(steps) == 1:
+        return _arrow(steps[0][1], f"{r}{_rel_types(steps)}"), None
+    return _arrow("both", f"{r}{_rel_types(steps)}"), _step_condition(steps, r, a, q)
+
+
+def cypher_segment(steps: Sequence[Step], q: CypherBuilder, lo: int, hi: int) -> str:
+    """A quantified path segment (GQL syntax, Neo4j 5.9+) to write between two nodes."""
+    quant = f"{{{int(lo)},{int(hi)}}}"
+    if len(steps) == 1:
+        return f"{_arrow(steps[0][1], _rel_types(steps))}{quant}"
+    hop, cond = cypher_hop(steps, q, "r_", "a_")
+    return f" ((a_){hop}(b_) WHERE {cond}){quant} "
+
+
+def start_match(q: CypherBuilder, twin_id: str, var: str = "x") -> str:
+    return f"MATCH ({var}:{TWIN_LABEL} {{{NODE_ID}: {q.param(twin_id)}}})"
+
+
+HOPS_EXPR = (
+    f"[r IN relationships(p) | [startNode(r).{NODE_ID}, r.`{R_ID}`, type(r), endNode(r).{NODE_ID}]]"
+)
+NODES_EXPR = f"[n IN nodes(p) | n.{NODE_ID}]"
+
+
+def path_from_row(nodes: Sequence[str], hops: Sequence[Sequence[str]]) -> Path:
+    return Path(tuple(nodes), tuple(Hop(*h) for h in hops))
+
+
+def check_hops(lo: int, hi: int, ctx: QueryContext, what: str = "hops") -> None:
+    if lo < 0 or hi < lo:
+        raise QueryError(f"{what}: need 0 <= min ({lo}) <= max ({hi})")
+    if hi > ctx.max_depth:
+        raise QueryError(f"{what}: max {hi} is beyond the traversal cap max_depth={ctx.max_depth}")
+
+
+# ---------------------------------------------------------------------- operations
+
+
+@dataclass(frozen=True)
+class Neighbors(Operation[list[Neighbor]]):
+    """Twins one relationship away, with the relationship; filter on the far twin."""
+
+    twin_id: str
+    steps: tuple[Step, ...] = ((None, "out"),)
+    filter: TwinFilter = field(default_factory=TwinFilter)
+
+    def embedded(self, g: Any, ctx: QueryContext) -> list[Neighbor]:
+        nx_require(g, self.twin_id)
+        match = self.filter.matcher(ctx.registry)
+        nodes = g.nodes
+        return sorted(
+            Neighbor(other, hop)
+            for hop, other in nx_hops(g, self.twin_id, self.steps)
+            if match(other, nodes[other])
+        )
+
+    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
+        q = CypherBuilder()
+        hop, cond = cypher_hop(self.steps, q, "r", "x")
+        conds = ([cond] if cond else []) + self.filter.cypher("y", q, ctx.registry)
+        text = (
+            f"{start_match(q, self.twin_id)}\n"
+            f"OPTIONAL MATCH (x){hop}(y:{TWIN_LABEL}) {where_clause(conds)}\n"
+            f"RETURN y.{NODE_ID} AS id, startNode(r).{NODE_ID} AS s, r.`{R_ID}` AS rid, "
+            f"type(r) AS name, endNode(r).{NODE_ID} AS t"
+        )
+        return text, q.params
+
+    def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> list[Neighbor]:
+        if not rows:
+            raise NotFoundError(f"twin {self.twin_id!r} does not exist")
+        found = {
+            (r["s"], r["rid"]): Neighbor(r["id"], Hop(r["s"], r["rid"], r["name"], r["t"]))
+            for r in rows
+            if r["id"] is not None
+        }
+        return sorted(found.values())
+
+
+@dataclass(frozen=True)
+class Reach(Operation[list[Reached]]):
+    """Distinct twins ``min_hops..max_hops`` away (shortest distance), filtered."""
+
+    twin_id: str
+    steps: tuple[Step, ...] = ((None, "out"),)
+    min_hops: int = 1
+    max_hops: int | None = None  # None: the cap
+    filter: TwinFilter = field(default_factory=TwinFilter)
+
+    def hi(self, ctx: QueryContext) -> int:
+        return ctx.max_depth if self.max_hops is None else self.max_hops
+
+    def check(self, ctx: QueryContext) -> None:
+        check_hops(self.min_hops, self.hi(ctx), ctx)
+
+    def embedded(self, g: Any, ctx: QueryContext) -> list[Reached]:
+        nx_require(g, self.twin_id)
+        dist = nx_distances(g, self.twin_id, self.steps, self.hi(ctx))
+        if self.min_hops == 0:
+            dist[self.twin_id] = 0
+        match = self.filter.matcher(ctx.registry)
+        nodes = g.nodes
+        return sorted(
+            Reached(d, t) for t, d in dist.items() if d >= self.min_hops and match(t, nodes[t])
+        )
+
+    def cypher_scope(self, ctx: QueryContext, q: CypherBuilder) -> str:
+        """Cypher binding ``x`` (start), then one row per reached twin ``d`` with ``depth``."""
+        seg = cypher_segment(self.steps, q, 1, max(1, self.hi(ctx)))
+        conds = ["d <> x", *self.filter.cypher("d", q, ctx.registry)]
+        text = (
+            f"{start_match(q, self.twin_id)}\n"
+            f"OPTIONAL MATCH p = SHORTEST 1 (x){seg}(d:{TWIN_LABEL}) {where_clause(conds)}\n"
+            f"WITH x, d, length(p) AS depth\n"
+        )
+        if self.hi(ctx) == 0:
+            text += "WITH x, null AS d, null AS depth\n"
+        if self.min_hops > 1:
+            text += f"WITH x, CASE WHEN depth >= {int(self.min_hops)} THEN d END AS d, depth\n"
+        if self.min_hops == 0:
+            self_conds = self.filter.cypher("x", q, ctx.registry)
+            text += (
+                f"WITH x, collect({{d: d, depth: depth}}) AS found\n"
+                f"WITH x, found + CASE WHEN {' AND '.join(self_conds) or 'true'} "
+                f"THEN [{{d: x, depth: 0}}] ELSE [] END AS found\n"
+                f"UNWIND CASE WHEN size(found) = 0 THEN [null] ELSE found END AS f\n"
+                f"WITH x, f.d AS d, f.depth AS depth\n"
+            )
+        return text
+
+    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
+        q = CypherBuilder()
+        text = self.cypher_scope(ctx, q) + f"RETURN d.{NODE_ID} AS id, depth"
+        return text, q.params
+
+    def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> list[Reached]:
+        if not rows:
+            raise NotFoundError(f"twin {self.twin_id!r} does not exist")
+        return sorted({Reached(r["depth"], r["id"]) for r in rows if r["id"] is not None})
+
+
+@dataclass(frozen=True)
+class Paths(Operation[list[Path]]):
+    """Every path (trail) of ``min_hops..max_hops`` from a twin, ending on a matching twin.
+
+    At most ``limit`` (capped by ``max_paths``) are returned; when more exist, the
+    first ``limit`` in sorted order are only guaranteed on the embedded store.
+    """
+
+    twin_id: str
+    steps: tuple[Step, ...] = ((None, "out"),)
+    min_hops: int = 1
+    max_hops: int = 3
+    filter: TwinFilter = field(default_factory=TwinFilter)
+    limit: int | None = None
+
+    def check(self, ctx: QueryContext) -> None:
+        check_hops(self.min_hops, self.max_hops, ctx)
+
+    def cap(self, ctx: QueryContext) -> int:
+        return ctx.max_paths if self.limit is None else min(self.limit, ctx.max_paths)
+
+    def embedded(self, g: Any, ctx: QueryContext) -> list[Path]:
+        nx_require(g, self.twin_id)
+        match = self.filter.matcher(ctx.registry)
+        nodes_attr = g.nodes
+        out: list[Path] = []
+        nodes: list[str] = [self.twin_id]
+        hops: list[Hop] = []
+        used: set[tuple[str, str]] = set()
+
+        def walk(node: str) -> None:
+            if len(hops) >= self.min_hops and match(node, nodes_attr[node]):
+                out.append(Path(tuple(nodes), tuple(hops)))
+            if len(hops) == self.max_hops:
+                return
+            for hop, other in nx_hops(g, node, self.steps):
+                if (hop.source, hop.id) in used:
+                    continue
+                used.add((hop.source, hop.id))
+                nodes.append(other)
+                hops.append(hop)
+                walk(other)
+                hops.pop()
+                nodes.pop()
+                used.discard((hop.source, hop.id))
+
+        walk(self.twin_id)
+        out.sort()
+        return out[: self.cap(ctx)]
+
+    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
+        q = CypherBuilder()
+        seg = cypher_segment(self.steps, q, self.min_hops, self.max_hops)
+        conds = self.filter.cypher("d", q, ctx.registry)
+        text = (
+            f"{start_match(q, self.twin_id)}\n"
+            f"OPTIONAL MATCH p = (x){seg}(d:{TWIN_LABEL}) {where_clause(conds)}\n"
+            f"WITH p LIMIT {q.param(self.cap(ctx) * 4 + 1)}\n"
+            f"RETURN p IS NOT NULL AS found, {NODES_EXPR} AS nodes, {HOPS_EXPR} AS hops"
+        )
+        return text, q.params
+
+    def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> list[Path]:
+        if not rows:
+            raise NotFoundError(f"twin {self.twin_id!r} does not exist")
+        paths = sorted(path_from_row(r["nodes"], r["hops"]) for r in rows if r["found"])
+        return paths[: self.cap(ctx)]
+
+
+@dataclass(frozen=True)
+class ShortestPath(Operation[Path | None]):
+    """One shortest path between two twins, or None.  Among equally short paths
+    the embedded store picks deterministically (breadth first, neighbours by id)
+    and Neo4j picks any, so only the length is comparable across stores."""
+
+    source: str
+    target: str
+    steps: tuple[Step, ...] = ((None, "out"),)
+    max_hops: int | None = None
+
+    def hi(self, ctx: QueryContext) -> int:
+        return ctx.max_depth if self.max_hops is None else self.max_hops
+
+    def check(self, ctx: QueryContext) -> None:
+        check_hops(1, self.hi(ctx), ctx)
+
+    def embedded(self, g: Any, ctx: QueryContext) -> Path | None:
+        nx_require(g, self.source)
+        nx_require(g, self.target)
+        if self.source == self.target:
+            return Path((self.source,), ())
+        parent: dict[str, tuple[Hop, str] | None] = {self.source: None}
+        frontier = deque([(self.source, 0)])
+        while frontier:
+            node, depth = frontier.popleft()
+            if depth >= self.hi(ctx):
+                continue
+            for hop, other in sorted(nx_hops(g, node, self.steps), key=lambda h: (h[1], h[0])):
+                if other in parent:
+                    continue
+                parent[other] = (hop, node)
+                if other == self.target:
+                    return _unwind(parent, other)
+                frontier.append((other, depth + 1))
+        return None
+
+    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
+        q = CypherBuilder()
+        seg = cypher_segment(self.steps, q, 1, self.hi(ctx))
+        text = (
+            f"OPTIONAL MATCH (a:{TWIN_LABEL} {{{NODE_ID}: {q.param(self.source)}}})\n"
+            f"OPTIONAL MATCH (b:{TWIN_LABEL} {{{NODE_ID}: {q.param(self.target)}}})\n"
+            f"OPTIONAL MATCH p = SHORTEST 1 (a){seg}(b)\n"
+            f"RETURN a IS NOT NULL AS has_a, b IS NOT NULL AS has_b, p IS NOT NULL AS found, "
+            f"{NODES_EXPR} AS nodes, {HOPS_EXPR} AS hops LIMIT 1"
+        )
+        return text, q.params
+
+    def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> Path | None:
+        row = rows[0]
+        for present, twin in ((row["has_a"], self.source), (row["has_b"], self.target)):
+            if not present:
+                raise NotFoundError(f"twin {twin!r} does not exist")
+        if self.source == self.target:
+            return Path((self.source,), ())
+        return path_from_row(row["nodes"], row["hops"]) if row["found"] else None
+
+
+def _unwind(parent: Mapping[str, tuple[Hop, str] | None], end: str) -> Path:
+    nodes, hops = [end], []
+    link = parent[end]
+    while link is not None:
+        hop, prev = link
+        hops.append(hop)
+        nodes.append(prev)
+        link = parent[prev]
+    return Path(tuple(reversed(nodes)), tuple(reversed(hops)))

@@ -1,0 +1,353 @@
+"""The shared query suite: every operation, known answers, run on both stores.
+
+The same assertions run against the embedded form and the Cypher form (the
+``store`` fixture is parametrised), which is what proves the two agree.
+"""
+
+from __future__ import annotations
+
+import pytest
+from queries_reference import BUILDING, DEVICE, FLOOR, ROOM, SENSOR, SPACE
+
+from graph import NotFoundError
+from queries import (
+    Aggregate,
+    Ancestors,
+    Containment,
+    Descendants,
+    Group,
+    NearestAncestor,
+    Neighbors,
+    Paths,
+    Predicate,
+    QueryEngine,
+    QueryError,
+    Reach,
+    Reached,
+    Search,
+    ShortestPath,
+    Siblings,
+    TwinFilter,
+    make_steps,
+)
+
+
+def ids(found: list[Reached]) -> list[tuple[str, int]]:
+    return [(r.twin_id, r.depth) for r in found]
+
+
+def path_ids(path: object) -> list[str] | None:
+    return None if path is None else list(path.nodes)  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ neighbours
+
+
+def test_neighbors_out_includes_self_relationship(engine: QueryEngine) -> None:
+    found = engine.run(Neighbors("sens2", make_steps("feeds", "out")))
+    assert [(n.twin_id, n.hop.id) for n in found] == [("sens2", "f-self"), ("sens3", "f")]
+
+
+def test_neighbors_both_counts_self_relationship_once(engine: QueryEngine) -> None:
+    found = engine.run(Neighbors("sens2", make_steps("feeds", "both")))
+    assert [(n.twin_id, n.hop.source, n.hop.id) for n in found] == [
+        ("sens1", "sens1", "f"), ("sens2", "sens2", "f-self"), ("sens3", "sens2", "f"),
+    ]
+
+
+def test_neighbors_in_by_name(engine: QueryEngine) -> None:
+    found = engine.run(Neighbors("room1", make_steps("isLocatedIn", "in")))
+    assert [(n.twin_id, n.hop.name, n.hop.target) for n in found] == [
+        ("sens1", "isLocatedIn", "room1"), ("sens2", "isLocatedIn", "room1"),
+    ]
+
+
+def test_neighbors_parallel_relationships_each_listed(engine: QueryEngine) -> None:
+    found = engine.run(Neighbors("bldg1", make_steps(None, "out")))
+    assert [(n.twin_id, n.hop.id) for n in found] == [
+        ("floor1", "c-f1"), ("floor1", "p-f1"), ("floor2", "c-f2"),
+    ]
+
+
+def test_neighbors_filter_on_far_twin_model_and_property(engine: QueryEngine) -> None:
+    steps = make_steps(["contains", "hasPart"], "out")
+    big = TwinFilter(model=ROOM, where=[Predicate("area", ">", 25)])
+    assert [n.twin_id for n in engine.run(Neighbors("floor1", steps, big))] == ["room2"]
+    assert engine.run(Neighbors("floor1", steps, TwinFilter(model=DEVICE))) == []
+    devices = engine.run(Neighbors("room1", make_steps(None, "in"), TwinFilter(model=DEVICE)))
+    assert [n.twin_id for n in devices] == ["sens1", "sens2"]  # Sensor extends Device
+
+
+def test_neighbors_of_missing_twin(engine: QueryEngine) -> None:
+    with pytest.raises(NotFoundError, match="nope"):
+        engine.run(Neighbors("nope"))
+
+
+def test_neighbors_of_twin_without_relationships(engine: QueryEngine) -> None:
+    assert engine.run(Neighbors("room2", make_steps(None, "out"))) == []
+
+
+# ------------------------------------------------------------------ expansion
+
+
+def test_reach_on_a_cycle_excludes_the_start(engine: QueryEngine) -> None:
+    assert ids(engine.run(Reach("sens1", make_steps("feeds")))) == [("sens2", 1), ("sens3", 2)]
+
+
+def test_reach_min_zero_includes_the_start(engine: QueryEngine) -> None:
+    found = engine.run(Reach("sens1", make_steps("feeds"), min_hops=0))
+    assert ids(found) == [("sens1", 0), ("sens2", 1), ("sens3", 2)]
+
+
+def test_reach_k_hops_window(engine: QueryEngine) -> None:
+    steps = make_steps("contains")
+    assert ids(engine.run(Reach("site1", steps, min_hops=2, max_hops=2))) == [
+        ("floor1", 2), ("floor2", 2), ("floor3", 2),
+    ]
+    assert ids(engine.run(Reach("site1", steps, max_hops=1))) == [("bldg1", 1), ("bldg2", 1)]
+
+
+def test_reach_both_directions(engine: QueryEngine) -> None:
+    found = engine.run(Reach("room1", make_steps("isLocatedIn", "both")))
+    assert ids(found) == [("sens1", 1), ("sens2", 1)]
+
+
+def test_paths_enumerate_trails(engine: QueryEngine) -> None:
+    found = engine.run(Paths("sens1", make_steps("feeds"), 1, 3))
+    assert [list(p.nodes) for p in found] == [
+        ["sens1", "sens2"],
+        ["sens1", "sens2", "sens2"],
+        ["sens1", "sens2", "sens2", "sens3"],
+        ["sens1", "sens2", "sens3"],
+        ["sens1", "sens2", "sens3", "sens1"],
+    ]
+    assert [h.id for h in found[2].hops] == ["f", "f-self", "f"]
+
+
+def test_paths_filtered_on_end_twin_and_limited(engine: QueryEngine) -> None:
+    flt = TwinFilter(where=[Predicate("firmware", "startsWith", "1.9")])
+    found = engine.run(Paths("sens1", make_steps("feeds"), 1, 3, flt))
+    assert [list(p.nodes) for p in found] == [
+        ["sens1", "sens2", "sens2", "sens3"], ["sens1", "sens2", "sens3"],
+    ]
+    assert len(engine.run(Paths("sens1", make_steps("feeds"), 1, 3, limit=2))) == 2
+
+
+def test_expansion_beyond_cap_refused(engine: QueryEngine) -> None:
+    with pytest.raises(QueryError, match="max_depth=50"):
+        engine.run(Reach("site1", make_steps("contains"), max_hops=51))
+    with pytest.raises(QueryError, match="min"):
+        engine.run(Paths("site1", make_steps("contains"), 3, 2))
+
+
+
+
+def test_relationship_name_is_validated(engine: QueryEngine) -> None:
+    with pytest.raises(QueryError, match="DTDL name"):
+        make_steps("contains`]->(x) DETACH DELETE x //", "out")
+
+
+# ------------------------------------------------------------------ shortest path
+
+
+def test_shortest_path_around_a_cycle(engine: QueryEngine) -> None:
+    assert path_ids(engine.run(ShortestPath("sens1", "sens3", make_steps("feeds")))) == [
+        "sens1", "sens2", "sens3",
+    ]
+    assert path_ids(engine.run(ShortestPath("sens3", "sens2", make_steps("feeds")))) == [
+        "sens3", "sens1", "sens2",
+    ]
+
+
+def test_shortest_path_none_and_trivial(engine: QueryEngine) -> None:
+    assert engine.run(ShortestPath("room1", "site1", make_steps("contains"))) is None
+    assert path_ids(engine.run(ShortestPath("room1", "room1"))) == ["room1"]
+    up = make_steps("contains", "in")
+    assert path_ids(engine.run(ShortestPath("room1", "site1", up))) == [
+        "room1", "floor1", "bldg1", "site1",
+    ]
+
+
+def test_shortest_path_respects_max_hops(engine: QueryEngine) -> None:
+    assert engine.run(ShortestPath("site1", "room1", make_steps("contains"), max_hops=2)) is None
+
+
+def test_shortest_path_missing_twin(engine: QueryEngine) -> None:
+    with pytest.raises(NotFoundError, match="ghost"):
+        engine.run(ShortestPath("site1", "ghost"))
+
+
+# ------------------------------------------------------------------ hierarchy
+
+
+def test_descendants_mix_both_conventions(engine: QueryEngine) -> None:
+    assert ids(engine.run(Descendants("bldg1"))) == [
+        ("floor1", 1), ("floor2", 1),
+        ("room1", 2), ("room2", 2), ("room3", 2), ("room4", 2),
+        ("sens1", 3), ("sens2", 3), ("sens3", 3),
+    ]
+
+
+def test_descendants_depth_and_model(engine: QueryEngine) -> None:
+    assert ids(engine.run(Descendants("bldg1", max_depth=1))) == [("floor1", 1), ("floor2", 1)]
+    rooms = engine.run(Descendants("site1", filter=TwinFilter(model=ROOM)))
+    assert ids(rooms) == [(f"room{i}", 3) for i in range(1, 6)]
+
+
+def test_subtree_includes_root_and_self_loop_is_harmless(engine: QueryEngine) -> None:
+    assert ids(engine.run(Descendants("floor3", include_self=True))) == [
+        ("floor3", 0), ("room5", 1),
+    ]
+    assert engine.run(Descendants("room5")) == []
+
+
+def test_ancestors_nearest_first(engine: QueryEngine) -> None:
+    assert ids(engine.run(Ancestors("sens1"))) == [
+        ("room1", 1), ("floor1", 2), ("bldg1", 3), ("site1", 4),
+    ]
+    assert ids(engine.run(Ancestors("room4"))) == [("floor2", 1), ("bldg1", 2), ("site1", 3)]
+    assert engine.run(Ancestors("site1")) == []
+
+
+def test_nearest_ancestor_of_model(engine: QueryEngine) -> None:
+    assert engine.run(NearestAncestor("sens3", BUILDING)) == Reached(3, "bldg1")
+    assert engine.run(NearestAncestor("sens1", SPACE)) == Reached(1, "room1")  # Room is a Space
+    assert engine.run(NearestAncestor("site1", BUILDING)) is None
+
+
+def test_siblings(engine: QueryEngine) -> None:
+    assert engine.run(Siblings("room1")) == ["room2"]
+    assert engine.run(Siblings("room3")) == ["room4"]  # hasPart down, isPartOf up
+    assert engine.run(Siblings("sens1")) == ["sens2"]
+    assert engine.run(Siblings("site1")) == []
+    assert engine.run(Siblings("floor1", TwinFilter(model=ROOM))) == []
+
+
+def test_custom_containment(ref: object) -> None:
+    engine = QueryEngine(ref, containment=Containment(down=("feeds",), up=()))  # type: ignore[arg-type]
+    assert ids(engine.run(Descendants("sens1"))) == [("sens2", 1), ("sens3", 2)]
+    assert ids(engine.run(Ancestors("sens1"))) == [("sens3", 1), ("sens2", 2)]
+
+
+def test_hierarchy_of_missing_twin(engine: QueryEngine) -> None:
+    for op in (Descendants("ghost"), Ancestors("ghost"), Siblings("ghost"),
+               NearestAncestor("ghost", SPACE)):
+        with pytest.raises(NotFoundError, match="ghost"):
+            engine.run(op)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ aggregation
+
+
+def test_aggregate_subtree_by_model(engine: QueryEngine) -> None:
+    groups = engine.run(Aggregate(Descendants("bldg1"), "area"))
+    assert groups == [
+        Group(FLOOR, 2, 1, 100.0, 100.0, 100.0),
+        Group(ROOM, 4, 3, 67.5, 12.0, 35.5),
+        Group(SENSOR, 3, 0, 0, None, None),
+        Group(None, 9, 4, 167.5, 12.0, 100.0),
+    ]
+    assert groups[1].avg == pytest.approx(22.5)
+    assert groups[2].avg is None
+
+
+def test_aggregate_over_traversal_skips_non_numbers(engine: QueryEngine) -> None:
+    groups = engine.run(Aggregate(Reach("sens1", make_steps("feeds"), min_hops=0), "value"))
+    assert groups == [Group(SENSOR, 3, 2, 8.0, 3.0, 5.0), Group(None, 3, 2, 8.0, 3.0, 5.0)]
+    # a string property has no numeric values at all
+    firm = engine.run(Aggregate(Reach("sens1", make_steps("feeds")), "firmware"))
+    assert firm[-1] == Group(None, 2, 0, 0, None, None)
+
+
+def test_aggregate_of_missing_twin(engine: QueryEngine) -> None:
+    with pytest.raises(NotFoundError):
+        engine.run(Aggregate(Descendants("ghost"), "area"))
+
+
+# ------------------------------------------------------------------ search
+
+
+def search_ids(engine: QueryEngine, **kw: object) -> list[str]:
+    return engine.run(Search(**kw)).ids  # type: ignore[arg-type]
+
+
+def test_search_by_model_includes_descendants(engine: QueryEngine) -> None:
+    assert search_ids(engine, filter=TwinFilter(model=DEVICE)) == ["sens1", "sens2", "sens3"]
+    assert len(search_ids(engine, filter=TwinFilter(model=SPACE))) == 11
+    assert search_ids(engine, filter=TwinFilter(model=DEVICE, exact_model=True)) == []
+    assert search_ids(engine, filter=TwinFilter(model="dtmi:ref:Unknown;1")) == []
+
+
+@pytest.mark.parametrize(
+    ("predicate", "expected"),
+    [
+        (Predicate("area", "=", 20), ["room1"]),  # int equals double, as in Cypher
+        (Predicate("area", "!=", 20.0), ["room2", "room3", "room5"]),  # missing is not !=
+        (Predicate("area", "<", 20), ["room3"]),
+        (Predicate("area", "<=", 20), ["room1", "room3"]),
+        (Predicate("area", ">", 35.5), ["room5"]),
+        (Predicate("area", ">=", 35.5), ["room2", "room5"]),
+        (Predicate("area", "in", [12, 50.0, "x"]), ["room3", "room5"]),
+        (Predicate("name", "contains", "oom"), ["room1", "room2", "room4"]),
+        (Predicate("name", "startsWith", "Room"), ["room1", "room2"]),
+        (Predicate("occupied", "exists"), ["room1", "room2"]),
+        (Predicate("occupied", "=", False), ["room2"]),
+        (Predicate("name", ">", 5), []),  # a string never compares with a number
+        (Predicate("area", "contains", "2"), []),
+    ],
+)
+def test_search_predicates(engine: QueryEngine, predicate: Predicate, expected: list[str]) -> None:
+    assert search_ids(engine, filter=TwinFilter(model=ROOM, where=[predicate])) == expected
+
+
+def test_search_id_prefix_and_combined(engine: QueryEngine) -> None:
+    floors = search_ids(engine, filter=TwinFilter(id_prefix="floor"))
+    assert floors == ["floor1", "floor2", "floor3"]
+    both = TwinFilter(id_prefix="floor", where=[Predicate("level", "=", 0)])
+    assert search_ids(engine, filter=both) == ["floor1", "floor3"]
+
+
+def test_search_sort_with_missing_values_and_pages(engine: QueryEngine) -> None:
+    rooms = TwinFilter(model=ROOM)
+    assert search_ids(engine, filter=rooms, sort="area") == [
+        "room3", "room1", "room2", "room5", "room4",  # missing last ascending
+    ]
+    first = engine.run(Search(rooms, sort="area", descending=True, first=2))
+    assert (first.ids, first.has_next) == (["room4", "room5"], True)  # reverse: missing first
+    second = engine.run(Search(rooms, "area", True, first=2, after=first.end_cursor))
+    assert (second.ids, second.has_next) == (["room2", "room1"], True)
+    third = engine.run(Search(rooms, "area", True, first=2, after=second.end_cursor))
+    assert (third.ids, third.has_next) == (["room3"], False)
+
+
+def test_search_sort_ties_broken_by_id(engine: QueryEngine) -> None:
+    assert search_ids(engine, filter=TwinFilter(id_prefix="floor"), sort="level") == [
+        "floor1", "floor3", "floor2",
+    ]
+    assert search_ids(engine, filter=TwinFilter(id_prefix="floor"), descending=True) == [
+        "floor3", "floor2", "floor1",
+    ]
+
+
+def test_search_bad_input(engine: QueryEngine) -> None:
+    with pytest.raises(QueryError, match="cursor"):
+        engine.run(Search(after="!!not-a-cursor"))
+    with pytest.raises(QueryError, match="needs a list"):
+        Predicate("area", "in", 5)
+    with pytest.raises(QueryError, match="DTDL name"):
+        Predicate("$dtId", "=", "x")
+    with pytest.raises(QueryError, match="unknown operator"):
+        Predicate("area", "~", 1)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ reads see writes
+
+
+def test_reads_see_committed_writes(engine: QueryEngine) -> None:
+    store = engine.store
+    store.create_twin("room6", ROOM, {"name": "New", "area": 99.0})
+    store.create_relationship("floor1", "c-r6", "contains", "room6")
+    assert ("room6", 2) in ids(engine.run(Descendants("bldg1")))
+    assert search_ids(engine, filter=TwinFilter(where=[Predicate("area", ">", 90)])) == [
+        "bldg1", "bldg2", "floor1", "room6",
+    ]
