@@ -1,0 +1,167 @@
+"""Tables for the DTDL language extensions: contexts, adjunct types and their properties.
+
+Transcribed from the extension specifications (annotation, historization,
+overriding, mqtt, requirement, quantitativeTypes) and the limit extensions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ontology.metamodel import PropDef
+from ontology.quantities import SEMANTIC_TYPES, UNITS
+
+__all__ = [
+    "KNOWN_CONTEXTS",
+    "LIMIT_CONTEXTS",
+    "AdjunctType",
+    "ExtensionContext",
+    "core_context_version",
+]
+
+_TOPIC = re.compile(
+    r"^(?:(?:[!%-*,-.0-z|~][!$-*,-.0-z|~]*)|(?:\{(?:[A-Za-z]+:)?[A-Za-z]+\}))"
+    r"(?:/(?:(?:[!$-*,-.0-z|~]+)|(?:\{(?:[A-Za-z]+:)?[A-Za-z]+\})))*$"
+)
+_GROUP = re.compile(r"^[!$-*,-.0-z|~]+$")
+_DURATION = re.compile(
+    r"^P(?!$)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?!$)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AdjunctType:
+    """A co-type an extension adds (``Historized``, ``ValueAnnotation``, ``Mqtt``...)."""
+
+    name: str
+    cotypes: frozenset[str]  # material classes it may be combined with
+    props: tuple[PropDef, ...] = ()
+    schema_classes: frozenset[str] = frozenset()  # the element's schema must be one of these
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionContext:
+    dtmi: str
+    versions: frozenset[int]  # DTDL versions it may be used with
+    adjuncts: dict[str, AdjunctType]
+    semantic_types: dict[str, str]  # semantic type term -> unit type term
+    units: dict[str, tuple[str, ...]]  # unit type term -> unit terms
+
+
+def _adj(name: str, cotypes: str, *props: PropDef, schemas: str = "") -> AdjunctType:
+    return AdjunctType(name, frozenset(cotypes.split()), props,
+                       frozenset(schemas.split()) if schemas else frozenset())
+
+
+def _mqtt(version: int) -> dict[str, AdjunctType]:
+    topic = {"kind": "string", "max_count": 1, "pattern": _TOPIC}
+    mqtt_props = [
+        PropDef("telemetryTopic", **topic),  # type: ignore[arg-type]
+        PropDef("commandTopic", **topic),  # type: ignore[arg-type]
+        PropDef("payloadFormat", "string", min_count=1, max_count=1),
+    ]
+    if version >= 2:
+        mqtt_props += [
+            PropDef("telemServiceGroupId", "string", max_count=1, pattern=_GROUP),
+            PropDef("cmdServiceGroupId", "string", max_count=1, pattern=_GROUP),
+        ]
+    if version >= 4:
+        mqtt_props.append(PropDef("propertyTopic", **topic))  # type: ignore[arg-type]
+    index_on = "EnumValue Field Property Telemetry" if version >= 4 else "EnumValue Field Telemetry"
+    table = [
+        _adj("Mqtt", "Interface", *mqtt_props),
+        _adj("Idempotent", "Command"),
+        _adj("Cacheable", "Command",
+             PropDef("ttl", "string", min_count=1, max_count=1, pattern=_DURATION,
+                     pattern_desc="an ISO 8601 duration")),
+        _adj("Indexed", index_on, PropDef("index", "integer", min_count=1, max_count=1,
+                                          min_value=1)),
+    ]
+    if version >= 2:
+        table.append(_adj("Transparent", "CommandRequest CommandResponse", schemas="Object"))
+    if version >= 3:
+        table += [
+            _adj("Result", "Object"),
+            _adj("Error", "Object"),
+            _adj("NormalResult", "Field"),
+            _adj("ErrorResult", "Field"),
+            _adj("ErrorMessage", "Field", schemas="String"),
+        ]
+    if version >= 4:
+        table += [
+            _adj("ErrorCode", "Field", schemas="Enum"),
+            _adj("ErrorInfo", "Field", schemas="Object"),
+            _adj("Fragmented", "Property", schemas="Map"),
+            _adj("Indirect", "Field"),
+            _adj("PropertyResult", "Object"),
+            _adj("PropertyValue", "Field"),
+            _adj("ReadError", "Field"),
+            _adj("WriteError", "Field"),
+        ]
+    return {a.name: a for a in table}
+
+
+def _ctx(dtmi: str, versions: str, adjuncts: list[AdjunctType] | dict[str, AdjunctType],
+         quantities: str | None = None) -> ExtensionContext:
+    table = adjuncts if isinstance(adjuncts, dict) else {a.name: a for a in adjuncts}
+    return ExtensionContext(
+        dtmi, frozenset(int(v) for v in versions.split()), table,
+        dict(SEMANTIC_TYPES[quantities]) if quantities else {},
+        dict(UNITS[quantities]) if quantities else {},
+    )
+
+
+_ANNOTATES = PropDef("annotates", "string", min_count=1, max_count=1)
+_OVERRIDES = PropDef("overrides", "string", min_count=1, max_count=1)
+_EXT = "dtmi:dtdl:extension:"
+
+KNOWN_CONTEXTS: dict[str, ExtensionContext] = {
+    c.dtmi: c
+    for c in [
+        _ctx(f"{_EXT}annotation;1", "3", [_adj("ValueAnnotation", "Property Telemetry",
+                                               _ANNOTATES)]),
+        _ctx(f"{_EXT}annotation;2", "3 4", [_adj("ValueAnnotation", "Property Telemetry",
+                                                 _ANNOTATES)]),
+        _ctx(f"{_EXT}historization;1", "3", [_adj("Historized", "Property Telemetry")]),
+        _ctx(f"{_EXT}historization;2", "3 4", [_adj("Historized", "Property Telemetry")]),
+        _ctx(f"{_EXT}overriding;1", "3", [_adj("Override", "Property", _OVERRIDES)]),
+        _ctx(f"{_EXT}overriding;2", "3 4", [_adj("Override", "Property", _OVERRIDES)]),
+        _ctx(f"{_EXT}requirement;1", "3 4", [_adj("Required", "Field")]),
+        _ctx(f"{_EXT}requirement;2", "3 4", [_adj("Required", "Field Property")]),
+        _ctx(f"{_EXT}mqtt;1", "3", _mqtt(1)),
+        _ctx(f"{_EXT}mqtt;2", "3 4", _mqtt(2)),
+        _ctx(f"{_EXT}mqtt;3", "3 4", _mqtt(3)),
+        _ctx(f"{_EXT}mqtt;4", "3 4", _mqtt(4)),
+        _ctx(f"{_EXT}quantitativeTypes;1", "3", [],
+             f"{_EXT}quantitativeTypes;1"),
+        _ctx(f"{_EXT}quantitativeTypes;2", "3 4", [], f"{_EXT}quantitativeTypes;2"),
+        _ctx(f"{_EXT}quantitativeTypes;3", "3 4", [], f"{_EXT}quantitativeTypes;3"),
+        # IoT Central's v2 partner context: semantic types and two predefined schemas.
+        _ctx("dtmi:iotcentral:context;2", "2", [
+            _adj("AccelerationVector", "Telemetry"), _adj("Event", "Telemetry"),
+            _adj("Location", "Property Telemetry"), _adj("State", "Telemetry"),
+            _adj("VelocityVector", "Telemetry"),
+        ]),
+    ]
+}
+
+# Semantic types built into the DTDL v2 core context.
+V2_CORE_QUANTITIES = ("dtmi:dtdl:context;2", SEMANTIC_TYPES["dtmi:dtdl:context;2"],
+                      UNITS["dtmi:dtdl:context;2"])
+
+# Limit extensions: context -> (DTDL version, raised limits).
+LIMIT_CONTEXTS: dict[str, tuple[int, dict[str, int]]] = {
+    "dtmi:dtdl:limits:onvif;1": (4, {"max_schema_depth": 24, "max_interface_id_length": 256,
+                                     "max_id_length": 512}),
+    "dtmi:dtdl:limits:aio;1": (4, {"max_schema_depth": 12, "max_interface_id_length": 256,
+                                   "max_id_length": 512}),
+}
+
+_CORE = re.compile(r"^dtmi:dtdl:context;([0-9]+)$")
+
+
+def core_context_version(context: str) -> int | None:
+    """The DTDL version a core context names (``dtmi:dtdl:context;3`` -> 3), else None."""
+    m = _CORE.match(context)
+    return int(m.group(1)) if m else None

@@ -1,0 +1,178 @@
+"""Source positions for JSON pointers, computed lazily.
+
+Documents are decoded with a fast C parser that records no positions.  Only when
+an error needs a line and column do we scan the original text along the JSON
+pointer, skipping every sibling value without building it.  For inputs that came
+as Python values (no text), the value is serialised once, indented, so errors
+still point somewhere a person can read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from typing import Any
+
+from ontology.model import SourceLocation
+
+__all__ = ["SourceText", "escape_pointer_token"]
+
+_WS = " \t\r\n"
+
+
+def escape_pointer_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+class SourceText:
+    """One submitted document: its name, its text (if any) and its decoded value."""
+
+    __slots__ = ("_line_starts", "_text", "name", "value")
+
+    def __init__(self, name: str | None, text: str | None, value: Any) -> None:
+        self.name = name
+        self._text = text
+        self.value = value
+        self._line_starts: list[int] | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            try:
+                self._text = json.dumps(self.value, indent=2, ensure_ascii=False)
+            except (TypeError, ValueError, RecursionError):
+                self._text = ""
+        return self._text
+
+    def location(self, pointer: str) -> SourceLocation:
+        offset = self._offset_of(pointer)
+        line, column = self.line_column(offset)
+        return SourceLocation(self.name, line, column, pointer)
+
+    def line_column(self, offset: int) -> tuple[int, int]:
+        if self._line_starts is None:
+            text = self.text
+            starts = [0]
+            pos = text.find("\n")
+            while pos >= 0:
+                starts.append(pos + 1)
+                pos = text.find("\n", pos + 1)
+            self._line_starts = starts
+        index = bisect.bisect_right(self._line_starts, offset) - 1
+        return index + 1, offset - self._line_starts[index] + 1
+
+    # ------------------------------------------------------------------ scanning
+
+    def _offset_of(self, pointer: str) -> int:
+        """Offset of the value at ``pointer``; the nearest enclosing value if not found.
+
+        When the last token names an object member, the offset is that member's key,
+        which is where a reader expects an error about the member.
+        """
+        text = self.text
+        pos = self._skip_ws(text, 0)
+        if pos < len(text) and text[pos] == "\ufeff":
+            pos = self._skip_ws(text, pos + 1)
+        if not pointer:
+            return pos
+        tokens = [_unescape(t) for t in pointer.split("/")[1:]]
+        try:
+            for i, token in enumerate(tokens):
+                last = i == len(tokens) - 1
+                if text[pos] == "{":
+                    found = self._find_member(text, pos, token)
+                    if found is None:
+                        return pos
+                    key_pos, value_pos = found
+                    if last:
+                        return key_pos
+                    pos = value_pos
+                elif text[pos] == "[" and token.isdigit():
+                    found_item = self._find_item(text, pos, int(token))
+                    if found_item is None:
+                        return pos
+                    pos = found_item
+                else:
+                    return pos
+        except (IndexError, ValueError):
+            return min(pos, max(len(text) - 1, 0))
+        return pos
+
+    @staticmethod
+    def _skip_ws(text: str, pos: int) -> int:
+        n = len(text)
+        while pos < n and text[pos] in _WS:
+            pos += 1
+        return pos
+
+    def _find_member(self, text: str, pos: int, key: str) -> tuple[int, int] | None:
+        pos = self._skip_ws(text, pos + 1)
+        while text[pos] != "}":
+            key_pos = pos
+            end = self._skip_string(text, pos)
+            name = json.loads(text[pos:end])
+            pos = self._skip_ws(text, end)
+            pos = self._skip_ws(text, pos + 1)  # the colon
+            if name == key:
+                return key_pos, pos
+            pos = self._skip_ws(text, self._skip_value(text, pos))
+            if text[pos] == ",":
+                pos = self._skip_ws(text, pos + 1)
+        return None
+
+    def _find_item(self, text: str, pos: int, index: int) -> int | None:
+        pos = self._skip_ws(text, pos + 1)
+        i = 0
+        while text[pos] != "]":
+            if i == index:
+                return pos
+            pos = self._skip_ws(text, self._skip_value(text, pos))
+            if text[pos] == ",":
+                pos = self._skip_ws(text, pos + 1)
+            i += 1
+        return None
+
+    @staticmethod
+    def _skip_string(text: str, pos: int) -> int:
+        """Offset just past the string starting at ``pos`` (which holds the quote)."""
+        i = pos + 1
+        while True:
+            q = text.index('"', i)
+            backslashes = 0
+            j = q - 1
+            while text[j] == "\\":
+                backslashes += 1
+                j -= 1
+            if backslashes % 2 == 0:
+                return q + 1
+            i = q + 1
+
+    def _skip_value(self, text: str, pos: int) -> int:
+        """Offset just past the value starting at ``pos``; iterative, so depth is no issue."""
+        ch = text[pos]
+        if ch == '"':
+            return self._skip_string(text, pos)
+        if ch not in "[{":
+            n = len(text)
+            while pos < n and text[pos] not in ",]}" and text[pos] not in _WS:
+                pos += 1
+            return pos
+        depth = 0
+        n = len(text)
+        while pos < n:
+            ch = text[pos]
+            if ch == '"':
+                pos = self._skip_string(text, pos)
+                continue
+            if ch in "[{":
+                depth += 1
+            elif ch in "]}":
+                depth -= 1
+                if depth == 0:
+                    return pos + 1
+            pos += 1
+        return pos

@@ -1,0 +1,421 @@
+"""The validation rules: small functions that read the metamodel tables and yield problems.
+
+A rule knows nothing about files or positions: it returns bare :class:`Problem`
+values (code, message, hint, optionally a pointer more precise than the one the
+caller has) and the walker attaches the location.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ontology.elements import Builtin, Element, Value
+from ontology.errors import Codes
+from ontology.metamodel import ClassDef, Metamodel, PropDef
+
+if TYPE_CHECKING:
+    from ontology.extensions import AdjunctType
+    from ontology.walker import Scope
+
+__all__ = ["Problem"]
+
+# BCP 47 language tag, as far as DTDL needs: a primary subtag and optional subtags.
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+_TERM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    code: str
+    message: str
+    hint: str = ""
+    pointer: str = ""  # overrides the caller's pointer when set
+
+
+def json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+# ---------------------------------------------------------------------- terms and IRIs
+
+
+def class_term(text: str, mm: Metamodel) -> str:
+    """``dtmi:dtdl:class:Telemetry;3`` -> ``Telemetry`` (in the matching version only)."""
+    prefix = "dtmi:dtdl:class:"
+    if text.startswith(prefix) and text.endswith(f";{mm.version}"):
+        return text[len(prefix):text.rindex(";")]
+    return text
+
+
+def property_term(text: str, mm: Metamodel) -> str:
+    prefix = "dtmi:dtdl:property:"
+    if text.startswith(prefix) and text.endswith(f";{mm.version}"):
+        return text[len(prefix):text.rindex(";")]
+    return text
+
+
+def instance_term(text: str, mm: Metamodel) -> str:
+    for prefix in ("dtmi:dtdl:instance:Schema:", "dtmi:dtdl:instance:CommandType:",
+                   "dtmi:standard:schema:geospatial:", "dtmi:standard:schema:"):
+        if text.startswith(prefix) and text.endswith(f";{mm.version}"):
+            return text[len(prefix):text.rindex(";")]
+    return text
+
+
+def _undefined_kind(text: str, mm: Metamodel) -> str:
+    """How an unknown type or property key looks: the spec treats each kind differently."""
+    if text.startswith("dtmi:"):
+        return "irrelevant" if mm.id_pattern.match(text) else "invalidDtmi"
+    if text in mm.terms:
+        return "irrelevant"
+    if _TERM.match(text):
+        return "undefinedTerm"
+    return "notDtmiNorTerm"
+
+
+def _undefined_allowed(kind: str, as_cotype: bool, mm: Metamodel, tenable: bool) -> bool:
+    if kind == "invalidDtmi":
+        return mm.version == 2 and not as_cotype
+    if mm.version == 2:
+        return kind != "irrelevant" or tenable or not as_cotype
+    return kind in ("irrelevant", "undefinedTerm") and tenable
+
+
+# ---------------------------------------------------------------------- identifiers
+
+
+def check_id(raw: Any, cls: str, mm: Metamodel, required: bool) -> Iterator[Problem]:
+    if raw is None:
+        if required:
+            yield Problem(Codes.MISSING_ID, f"This {cls} has no @id.",
+                          f'Give it an identifier, e.g. "@id": "dtmi:com:example:{cls};1".')
+        return
+    if not isinstance(raw, str):
+        yield Problem(Codes.BAD_ID, f"@id must be a string, not {json_kind(raw)}.",
+                      "Use a DTMI such as dtmi:com:example:Thermostat;1.")
+        return
+    if not mm.id_pattern.match(raw):
+        version_hint = " with a version (;1)" if mm.version == 2 else ""
+        yield Problem(Codes.BAD_ID, f"'{raw}' is not a valid DTMI.",
+                      f"A DTMI is dtmi:<segments separated by colons>{version_hint}; segments "
+                      "start with a letter and hold only letters, digits and underscores.")
+        return
+    limit = mm.max_interface_id_length if cls == "Interface" else mm.max_id_length
+    if len(raw) > limit:
+        yield Problem(Codes.ID_TOO_LONG,
+                      f"The @id of this {cls} is {len(raw)} characters; the limit is {limit}.",
+                      "Shorten the identifier.")
+    for prefix in mm.reserved_prefixes:
+        if raw.startswith(prefix):
+            yield Problem(Codes.RESERVED_ID, f"'{raw}' uses the reserved prefix '{prefix}'.",
+                          "Identifiers under dtmi:dtdl: and dtmi:standard: belong to the "
+                          "language; choose your own namespace.")
+
+
+# ---------------------------------------------------------------------- types
+
+
+def missing_type(expected: str, mm: Metamodel) -> Problem:
+    options = sorted(mm.subclasses.get(expected, ()))
+    shown = ", ".join(options[:6]) + (", ..." if len(options) > 6 else "")
+    return Problem(Codes.MISSING_TYPE, f"This element has no @type; a {expected} is expected here.",
+                   f"Add @type with one of: {shown}.")
+
+
+def classify_types(raw: Any, expected: str, scope: Scope,
+                   ptr: str) -> tuple[list[Problem], str | None, list[str], list[str]]:
+    """Split @type into the element class, co-types and semantic types, checking each."""
+    mm = scope.mm
+    problems: list[Problem] = []
+    items = raw if isinstance(raw, list) else [raw]
+    if not items:
+        problems.append(Problem(Codes.BAD_TYPE, "@type is an empty array.",
+                                f"Give the element's class, e.g. {expected}."))
+    classes: list[str] = []
+    cotypes: list[str] = []
+    semantic: list[str] = []
+    for i, item in enumerate(items):
+        iptr = f"{ptr}/{i}" if isinstance(raw, list) else ptr
+        if not isinstance(item, str):
+            problems.append(Problem(Codes.BAD_TYPE, f"@type values must be strings, not "
+                                    f"{json_kind(item)}.", "", iptr))
+            continue
+        term = class_term(item, mm)
+        if term in mm.classes:
+            if mm.classes[term].abstract:
+                problems.append(Problem(Codes.BAD_TYPE,
+                                        f"'{term}' is an abstract class and cannot be an @type.",
+                                        "Use one of its concrete classes: "
+                                        + ", ".join(sorted(mm.subclasses[term])), iptr))
+            elif term in classes:
+                problems.append(Problem(Codes.BAD_TYPE, f"@type lists '{term}' twice.", "", iptr))
+            else:
+                classes.append(term)
+            continue
+        if item in cotypes:
+            problems.append(Problem(Codes.BAD_TYPE, f"@type lists '{item}' twice.",
+                                    "Remove the repetition.", iptr))
+            continue
+        cotypes.append(item)
+        if scope.semantic_unit_type(item) is not None:
+            semantic.append(item)
+            continue
+        if scope.adjunct(item) is not None:
+            continue
+        kind = _undefined_kind(item, mm)
+        if not _undefined_allowed(kind, True, mm, scope.undefined_allowed):
+            problems.append(Problem(Codes.UNDEFINED_TYPE,
+                                    f"'{item}' in @type is not defined by the contexts in use.",
+                                    "Check the spelling, or add the extension context that "
+                                    "defines it.", iptr))
+    allowed = mm.subclasses.get(expected, frozenset())
+    if not classes:
+        if not problems:
+            problems.append(Problem(Codes.MISSING_TYPE,
+                                    f"@type names no DTDL class; a {expected} is expected here.",
+                                    "Add one of: " + ", ".join(sorted(allowed)), ptr))
+        return problems, None, cotypes, semantic
+    if len(classes) > 1:
+        problems.append(Problem(Codes.AMBIGUOUS_TYPE,
+                                f"@type names more than one DTDL class: {', '.join(classes)}.",
+                                "Keep exactly one element class; the others can only be "
+                                "co-types from extensions.", ptr))
+        return problems, None, cotypes, semantic
+    cls = classes[0]
+    if cls not in allowed:
+        problems.append(Problem(Codes.WRONG_CLASS,
+                                f"A {cls} is not allowed here; expected {expected}"
+                                + (f" ({', '.join(sorted(allowed))})" if len(allowed) > 1 else "")
+                                + ".", f"Use @type {sorted(allowed)[0] if allowed else expected}.",
+                                ptr))
+    return problems, cls, cotypes, semantic
+
+
+# ---------------------------------------------------------------------- properties
+
+
+def check_unknown_property(key: str, term: str, cls: str, mm: Metamodel,
+                           tenable: bool) -> Iterator[Problem]:
+    if key.startswith("@"):
+        yield Problem(Codes.KEYWORD_NOT_ALLOWED, f"'{key}' is not allowed in a DTDL element.",
+                      "Only @context, @id and @type are used; remove it.")
+        return
+    if term == "languageMajorVersion":
+        yield Problem(Codes.PROPERTY_NOT_ALLOWED, "'languageMajorVersion' is set by the parser, "
+                      "not by models.", "Remove it.")
+        return
+    kind = _undefined_kind(term, mm)
+    if _undefined_allowed(kind, False, mm, tenable):
+        return
+    if kind == "irrelevant" and term in mm.terms:
+        yield Problem(Codes.PROPERTY_NOT_ALLOWED, f"A {cls} has no property '{term}'.",
+                      f"Remove it; properties of {cls} are: "
+                      + ", ".join(sorted(mm.classes[cls].props)))
+    else:
+        yield Problem(Codes.UNDEFINED_PROPERTY,
+                      f"'{key}' is not a property defined for a {cls} by the contexts in use.",
+                      "Check the spelling, or add the extension context that defines it.")
+
+
+def check_required(cdef: ClassDef, present: set[str], obj: dict[str, Any],
+                   ptr: str) -> Iterator[Problem]:
+    for pdef in cdef.props.values():
+        if pdef.min_count and pdef.name not in present:
+            yield Problem(Codes.MISSING_PROPERTY,
+                          f"This {cdef.name} has no '{pdef.name}', which is required.",
+                          f"Add '{pdef.name}'.")
+
+
+def check_count(pdef: PropDef, items: Sequence[Any], as_list: bool) -> Iterator[Problem]:
+    if pdef.max_count is not None and len(items) > pdef.max_count:
+        what = "one value" if pdef.max_count == 1 else f"at most {pdef.max_count} values"
+        yield Problem(Codes.TOO_MANY_VALUES,
+                      f"'{pdef.name}' has {len(items)} values; it takes {what}.",
+                      "Remove the extra values.")
+    if len(items) < pdef.min_count:
+        yield Problem(Codes.TOO_FEW_VALUES,
+                      f"'{pdef.name}' needs at least {pdef.min_count} value(s).",
+                      "Add the missing values.")
+
+
+def check_literal(pdef: PropDef, value: Any, mm: Metamodel) -> Iterator[Problem]:
+    """Datatype, length, pattern and range of a literal property value."""
+    if isinstance(value, list) and pdef.kind != "langString":
+        if len(value) != 1:
+            yield Problem(Codes.TOO_MANY_VALUES if value else Codes.TOO_FEW_VALUES,
+                          f"'{pdef.name}' takes one value, not an array of {len(value)}.",
+                          "Give a single value.")
+            return
+        value = value[0]
+    kind = pdef.kind
+    if kind == "langString":
+        yield from _check_lang_string(pdef, value)
+    elif kind in ("string", "dtmi"):
+        if not isinstance(value, str):
+            yield Problem(Codes.BAD_VALUE_TYPE, f"'{pdef.name}' must be a string, not "
+                          f"{json_kind(value)}.", "")
+            return
+        if pdef.max_length is not None and len(value) > pdef.max_length:
+            yield Problem(Codes.STRING_TOO_LONG, f"'{pdef.name}' is {len(value)} characters "
+                          f"long; the limit is {pdef.max_length}.", "Shorten it.")
+        if pdef.pattern is not None and not pdef.pattern.match(value):
+            desc = pdef.pattern_desc or ("a DTMI" if kind == "dtmi" else "the required form")
+            yield Problem(Codes.BAD_STRING, f"'{value}' is not a valid value for "
+                          f"'{pdef.name}'; it must be {desc}.", "")
+    elif kind == "boolean":
+        if not isinstance(value, bool):
+            yield Problem(Codes.BAD_VALUE_TYPE, f"'{pdef.name}' must be true or false, not "
+                          f"{json_kind(value)}.", "")
+    elif kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            yield Problem(Codes.BAD_VALUE_TYPE, f"'{pdef.name}' must be an integer, not "
+                          f"{json_kind(value)}.", "")
+            return
+        if pdef.min_value is not None and value < pdef.min_value:
+            yield Problem(Codes.VALUE_OUT_OF_RANGE, f"'{pdef.name}' is {value}; the minimum is "
+                          f"{pdef.min_value}.", "")
+        if pdef.max_value is not None and value > pdef.max_value:
+            yield Problem(Codes.VALUE_OUT_OF_RANGE, f"'{pdef.name}' is {value}; the maximum is "
+                          f"{pdef.max_value}.", "")
+    elif kind == "literal" and (not isinstance(value, int | str) or isinstance(value, bool)):
+        yield Problem(Codes.BAD_VALUE_TYPE, f"'{pdef.name}' must be an integer or a string, not "
+                      f"{json_kind(value)}.", "")
+
+
+def _check_lang_string(pdef: PropDef, value: Any) -> Iterator[Problem]:
+    if isinstance(value, str):
+        texts = [value]
+    elif isinstance(value, dict):
+        texts = []
+        for lang, text in value.items():
+            if not _LANGUAGE.match(lang):
+                yield Problem(Codes.BAD_LANGUAGE, f"'{lang}' in '{pdef.name}' is not a language "
+                              "code.", "Use codes such as en, en-US or de.")
+            if not isinstance(text, str):
+                yield Problem(Codes.BAD_VALUE_TYPE, f"The '{lang}' text of '{pdef.name}' must be "
+                              f"a string, not {json_kind(text)}.", "")
+            else:
+                texts.append(text)
+    else:
+        yield Problem(Codes.BAD_VALUE_TYPE, f"'{pdef.name}' must be a string or an object of "
+                      f"language codes to strings, not {json_kind(value)}.",
+                      'E.g. "Thermostat" or {"en": "Thermostat"}.')
+        return
+    for text in texts:
+        if pdef.max_length is not None and len(text) > pdef.max_length:
+            yield Problem(Codes.STRING_TOO_LONG, f"'{pdef.name}' is {len(text)} characters "
+                          f"long; the limit is {pdef.max_length}.", "Shorten it.")
+
+
+def literal_value(pdef: PropDef, value: Any) -> Any:
+    if isinstance(value, list) and pdef.kind != "langString":
+        value = value[0]
+    if pdef.kind == "langString" and isinstance(value, str):
+        return {"en": value}
+    return value
+
+
+def check_unique(pdef: PropDef, values: Sequence[Value], ptr: str,
+                 as_list: bool) -> Iterator[Problem]:
+    for prop in pdef.unique_by:
+        seen: dict[Any, int] = {}
+        for i, v in enumerate(values):
+            if not isinstance(v, Element) or prop not in v.literals:
+                continue
+            key = v.literals[prop]
+            if key in seen:
+                yield Problem(Codes.DUPLICATE_NAME if prop == "name" else Codes.DUPLICATE_VALUE,
+                              f"Two elements of '{pdef.name}' have {prop} {key!r}.",
+                              f"Each {prop} must be unique within '{pdef.name}'.",
+                              f"{v.pointer}/{prop}")
+            else:
+                seen[key] = i
+
+
+def must_be_term(pdef: PropDef) -> Problem:
+    return Problem(Codes.BAD_TERM, f"'{pdef.name}' must name one of: {', '.join(pdef.values)}.",
+                   "Give the term itself rather than an inline definition.")
+
+
+def builtin_term(text: str, range_: str, pdef: PropDef, mm: Metamodel) -> Builtin | Problem | None:
+    """A predefined instance named by ``text``; a problem; or None for a DTMI reference."""
+    term = instance_term(text, mm)
+    if term in mm.primitive_schemas:
+        cls = mm.primitive_schemas[term]
+        iri = f"dtmi:dtdl:instance:Schema:{term};{mm.version}"
+    elif term in mm.standard_schemas:
+        cls, iri = "Object", mm.standard_schemas[term]
+    elif term in mm.instances:
+        cls = mm.instances[term]
+        iri = f"dtmi:dtdl:instance:{cls}:{term};{mm.version}"
+    else:
+        cls = ""
+    if cls:
+        if (pdef.values and term not in pdef.values) or not mm.is_a(cls, range_):
+            allowed = ", ".join(pdef.values) if pdef.values else f"a {range_}"
+            return Problem(Codes.BAD_TERM, f"'{text}' is not allowed for '{pdef.name}'; "
+                           f"expected {allowed}.", "")
+        return Builtin(term, cls, iri)
+    if pdef.values:
+        return Problem(Codes.BAD_TERM, f"'{text}' is not allowed for '{pdef.name}'; expected one "
+                       f"of: {', '.join(pdef.values)}.", "")
+    if not mm.id_pattern.match(text):
+        return Problem(Codes.BAD_TERM, f"'{text}' is neither a DTDL term nor a valid DTMI.",
+                       f"Reference a {range_} by its DTMI or define it inline.")
+    return None
+
+
+# ---------------------------------------------------------------------- extensions
+
+
+def check_semantic(el: Element, obj: dict[str, Any], semantic: list[str], scope: Scope,
+                   ptr: str) -> Iterator[Problem]:
+    mm = scope.mm
+    if el.cls not in mm.semantic_cotype_of:
+        yield Problem(Codes.COTYPE_NOT_ALLOWED,
+                      f"Semantic type '{semantic[0]}' cannot be applied to a {el.cls}.",
+                      "Semantic types go on " + ", ".join(sorted(mm.semantic_cotype_of)) + ".",
+                      f"{ptr}/@type")
+        return
+    if len(semantic) > 1:
+        yield Problem(Codes.COTYPE_NOT_ALLOWED, "An element can have only one semantic type, "
+                      f"not {', '.join(semantic)}.", "Keep one.", f"{ptr}/@type")
+        return
+    found = scope.semantic_unit_type(semantic[0])
+    assert found is not None
+    unit_type, units = found
+    unit = obj.get("unit")
+    if unit is None:
+        if mm.version >= 3:
+            yield Problem(Codes.MISSING_PROPERTY, f"Semantic type '{semantic[0]}' needs a 'unit'.",
+                          f"Add a unit of type {unit_type}.")
+        return
+    if not isinstance(unit, str) or unit not in units.get(unit_type, ()):
+        choices = ", ".join(units.get(unit_type, ())[:8])
+        yield Problem(Codes.BAD_UNIT, f"{unit!r} is not a unit of {unit_type}, as semantic type "
+                      f"'{semantic[0]}' needs.", f"Use one of: {choices}.", f"{ptr}/unit")
+
+
+def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str) -> Iterator[Problem]:
+    if el.cls not in adj.cotypes:
+        yield Problem(Codes.COTYPE_NOT_ALLOWED, f"'{adj.name}' cannot be applied to a {el.cls}.",
+                      f"'{adj.name}' goes on " + ", ".join(sorted(adj.cotypes)) + ".",
+                      f"{ptr}/@type")
+        return
+    for prop in adj.props:
+        if prop.min_count and prop.name not in present:
+            yield Problem(Codes.MISSING_PROPERTY, f"'{adj.name}' needs the property "
+                          f"'{prop.name}'.", f"Add '{prop.name}'.")
