@@ -1,0 +1,418 @@
+"""Instance validation: values, twins, telemetry, relationship properties, command payloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ontology.instance import (
+    InstanceError,
+    validate_command,
+    validate_relationship_properties,
+    validate_telemetry,
+    validate_twin,
+    validate_value,
+)
+from ontology.model import (
+    ArraySchema,
+    Command,
+    CommandPayload,
+    Component,
+    EnumSchema,
+    EnumValue,
+    Field,
+    Interface,
+    MapSchema,
+    ModelRegistry,
+    ObjectSchema,
+    PrimitiveSchema,
+    Property,
+    Relationship,
+    Schema,
+    Telemetry,
+)
+
+
+def p(name: str) -> PrimitiveSchema:
+    return PrimitiveSchema(name=name)
+
+
+def codes(errors: list[InstanceError]) -> list[tuple[str, str]]:
+    return [(e.path, e.code) for e in errors]
+
+
+# ------------------------------------------------------------------ primitives
+
+VALID = [
+    ("boolean", True),
+    ("boolean", False),
+    ("integer", 0),
+    ("integer", -(2**31)),
+    ("integer", 2**31 - 1),
+    ("integer", 3.0),  # JSON does not distinguish 3 from 3.0
+    ("long", 2**63 - 1),
+    ("long", -(2**63)),
+    ("byte", -128),
+    ("short", 32767),
+    ("unsignedByte", 255),
+    ("unsignedShort", 65535),
+    ("unsignedInteger", 2**32 - 1),
+    ("unsignedLong", 2**64 - 1),
+    ("double", 22),
+    ("double", -1.5e300),
+    ("float", 3.4e38),
+    ("string", ""),
+    ("date", "2024-02-29"),
+    ("time", "13:45:00"),
+    ("time", "23:59:60.5+01:00"),
+    ("dateTime", "2026-11-21T21:00:00Z"),
+    ("dateTime", "2026-11-21t21:00:00.123456-05:30"),
+    ("duration", "PT1S"),
+    ("duration", "P1DT12H30M"),
+    ("duration", "P2W"),
+    ("duration", "P0.5Y"),
+    ("duration", "-PT15M"),
+    ("uuid", "123e4567-e89b-12d3-a456-426614174000"),
+    ("bytes", "aGVsbG8="),
+    ("bytes", ""),
+    ("decimal", "-12.50"),
+    ("decimal", ".5"),
+    ("scaledDecimal", {"scale": 7, "value": "1234.56"}),
+    ("point", {"type": "Point", "coordinates": [13.4, 52.5]}),
+    ("point", {"type": "Point", "coordinates": [13.4, 52.5, 34.0], "bbox": [0, 0, 1, 1]}),
+    ("lineString", {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}),
+    ("polygon", {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}),
+    ("multiPoint", {"type": "MultiPoint", "coordinates": [[0, 0], [1, 1]]}),
+    ("multiLineString", {"type": "MultiLineString", "coordinates": [[[0, 0], [1, 1]]]}),
+    ("multiPolygon", {"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], [1, 1], [0, 0]]]]}),
+    ("dtmi:dtdl:instance:Schema:double;2", 1.5),  # the parser may give IRIs
+]
+
+INVALID = [
+    ("boolean", 1, "", "WRONG_TYPE"),
+    ("boolean", "true", "", "WRONG_TYPE"),
+    ("integer", True, "", "WRONG_TYPE"),
+    ("integer", 3.5, "", "WRONG_TYPE"),
+    ("integer", "3", "", "WRONG_TYPE"),
+    ("integer", 2**31, "", "OUT_OF_RANGE"),
+    ("long", 2**63, "", "OUT_OF_RANGE"),
+    ("byte", 128, "", "OUT_OF_RANGE"),
+    ("short", -32769, "", "OUT_OF_RANGE"),
+    ("unsignedByte", -1, "", "OUT_OF_RANGE"),
+    ("unsignedLong", 2**64, "", "OUT_OF_RANGE"),
+    ("double", "hot", "", "WRONG_TYPE"),
+    ("double", None, "", "WRONG_TYPE"),
+    ("double", float("nan"), "", "OUT_OF_RANGE"),
+    ("double", float("inf"), "", "OUT_OF_RANGE"),
+    ("float", 1e39, "", "OUT_OF_RANGE"),
+    ("string", 5, "", "WRONG_TYPE"),
+    ("date", "2023-02-29", "", "BAD_FORMAT"),
+    ("date", "2024-1-5", "", "BAD_FORMAT"),
+    ("date", "20240105", "", "BAD_FORMAT"),
+    ("time", "24:00:00", "", "BAD_FORMAT"),
+    ("time", "7am", "", "BAD_FORMAT"),
+    ("dateTime", "2026-11-21T21:00:00", "", "BAD_FORMAT"),  # RFC 3339 needs the offset
+    ("dateTime", "2026-02-30T21:00:00Z", "", "BAD_FORMAT"),
+    ("dateTime", 1700000000, "", "WRONG_TYPE"),
+    ("duration", "P", "", "BAD_FORMAT"),
+    ("duration", "PT", "", "BAD_FORMAT"),
+    ("duration", "P1DT", "", "BAD_FORMAT"),
+    ("duration", "1 hour", "", "BAD_FORMAT"),
+    ("uuid", "123e4567e89b12d3a456426614174000", "", "BAD_FORMAT"),
+    ("bytes", "not base64!", "", "BAD_FORMAT"),
+    ("decimal", 12.5, "", "WRONG_TYPE"),
+    ("decimal", "1e5", "", "BAD_FORMAT"),
+    ("scaledDecimal", {"scale": 7, "value": 1.5}, "/value", "WRONG_TYPE"),
+    ("scaledDecimal", {"scale": 40000, "value": "1"}, "/scale", "OUT_OF_RANGE"),
+    ("scaledDecimal", {"value": "1"}, "", "MISSING_FIELD"),
+    ("scaledDecimal", {"scale": 1, "value": "1", "unit": "m"}, "/unit", "UNKNOWN_FIELD"),
+    ("point", [13.4, 52.5], "", "WRONG_TYPE"),
+    ("point", {"type": "LineString", "coordinates": [0, 0]}, "/type", "WRONG_TYPE"),
+    ("point", {"type": "Point", "coordinates": [200, 0]}, "/coordinates/0", "OUT_OF_RANGE"),
+    ("point", {"type": "Point", "coordinates": [0, -91]}, "/coordinates/1", "OUT_OF_RANGE"),
+    ("point", {"type": "Point", "coordinates": [0, "n"]}, "/coordinates/1", "WRONG_TYPE"),
+    ("lineString", {"type": "LineString", "coordinates": [[0, 0]]}, "/coordinates", "WRONG_TYPE"),
+    (
+        "polygon",
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]},
+        "/coordinates/0",
+        "BAD_FORMAT",
+    ),
+]
+
+
+@pytest.mark.parametrize(("schema", "value"), VALID, ids=[f"{s}={v!r}" for s, v in VALID])
+def test_valid_primitive_values_pass(schema: str, value: Any) -> None:
+    assert validate_value(p(schema), value, "/x") == []
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "where", "code"), INVALID, ids=[f"{s}={v!r}" for s, v, _, _ in INVALID]
+)
+def test_invalid_primitive_values_are_refused_with_path_and_code(
+    schema: str, value: Any, where: str, code: str
+) -> None:
+    assert codes(validate_value(p(schema), value, "/x")) == [("/x" + where, code)]
+
+
+def test_messages_say_what_was_expected_and_what_came() -> None:
+    [error] = validate_value(p("double"), "hot", "/temperature")
+    assert str(error) == '/temperature: expected a double, got the string "hot"'
+    [error] = validate_value(p("integer"), 2**40, "/count")
+    assert "-2147483648 to 2147483647" in error.message and "long" in error.message
+    [error] = validate_value(p("dateTime"), "yesterday")
+    assert str(error).startswith("expected a date-time") and '"yesterday"' in str(error)
+    [error] = validate_value(p("decimal"), 1.5)
+    assert "string" in error.message
+
+
+def test_unknown_primitive_is_reported_not_raised() -> None:
+    [error] = validate_value(p("quaternion"), 1)
+    assert error.code == "UNSUPPORTED_SCHEMA"
+
+
+# ------------------------------------------------------------------ complex schemas
+
+MODE = EnumSchema(
+    value_schema="string",
+    values=(EnumValue("heat", "heating"), EnumValue("cool", "cooling"), EnumValue("off", "off")),
+)
+LEVEL = EnumSchema(value_schema="integer", values=(EnumValue("low", 1), EnumValue("high", 2)))
+READING = ObjectSchema(fields=(Field("value", p("double")), Field("at", p("dateTime"))))
+TAGS = MapSchema(key_name="tag", key_schema=p("string"), value_name="v", value_schema=p("integer"))
+
+
+def test_enum_takes_values_not_names_and_lists_the_allowed_values() -> None:
+    assert validate_value(MODE, "heating") == []
+    [error] = validate_value(MODE, "heat", "/mode")
+    assert error.code == "NOT_IN_ENUM" and error.path == "/mode"
+    assert '"heating", "cooling", "off"' in error.message
+    assert "name of the value" in error.message
+    assert validate_value(LEVEL, 2) == []
+    assert codes(validate_value(LEVEL, True)) == [("", "NOT_IN_ENUM")]  # True == 1 in Python
+    assert codes(validate_value(LEVEL, "1")) == [("", "NOT_IN_ENUM")]
+
+
+def test_object_refuses_unknown_fields_and_allows_missing_ones() -> None:
+    assert validate_value(READING, {}) == []
+    assert validate_value(READING, {"value": 1.5}) == []
+    errors = validate_value(READING, {"valeu": 1.5, "at": "noon"}, "/last")
+    assert codes(errors) == [("/last/valeu", "UNKNOWN_FIELD"), ("/last/at", "BAD_FORMAT")]
+    assert 'did you mean "value"?' in errors[0].message
+    assert codes(validate_value(READING, [1.5])) == [("", "WRONG_TYPE")]
+
+
+def test_map_keys_follow_the_dtdl_name_pattern_and_values_their_schema() -> None:
+    assert validate_value(TAGS, {"alpha": 1, "b_2": 2}) == []
+    errors = validate_value(TAGS, {"alpha": "x", "2nd": 1, "end_": 1, "a/b": 1}, "/tags")
+    assert codes(errors) == [
+        ("/tags/alpha", "WRONG_TYPE"),
+        ("/tags/2nd", "BAD_MAP_KEY"),
+        ("/tags/end_", "BAD_MAP_KEY"),
+        ("/tags/a~1b", "BAD_MAP_KEY"),  # JSON pointer escaping
+    ]
+
+
+def test_arrays_are_checked_elementwise_with_the_index_in_the_path() -> None:
+    readings = ArraySchema(element_schema=READING)
+    value = [{"value": 1}, {"value": "x"}, {"at": "2026-01-01T00:00:00Z"}, 5]
+    assert codes(validate_value(readings, value, "/r")) == [
+        ("/r/1/value", "WRONG_TYPE"),
+        ("/r/3", "WRONG_TYPE"),
+    ]
+
+
+def test_deep_nesting_builds_the_full_path() -> None:
+    nested = ArraySchema(
+        element_schema=ObjectSchema(
+            fields=(Field("tags", TAGS), Field("modes", ArraySchema(element_schema=MODE)))
+        )
+    )
+    value = [{"tags": {"a": 1}}, {"tags": {"b": 1.5}, "modes": ["off", "on"]}]
+    assert codes(validate_value(nested, value, "/x")) == [
+        ("/x/1/tags/b", "WRONG_TYPE"),
+        ("/x/1/modes/1", "NOT_IN_ENUM"),
+    ]
+
+
+def test_self_referential_schema_v4() -> None:
+    # DTDL v4 lets a complex schema refer to itself: a tree of nodes.
+    node = ObjectSchema(fields=())
+    children = ArraySchema(element_schema=node)
+    object.__setattr__(node, "fields", (Field("label", p("string")), Field("children", children)))
+    tree = {"label": "a", "children": [{"label": "b", "children": [{"label": 3}]}]}
+    assert codes(validate_value(node, tree)) == [("/children/0/children/0/label", "WRONG_TYPE")]
+
+
+# ------------------------------------------------------------------ documents
+
+THERMOSTAT = "dtmi:test:Thermostat;1"
+ROOM = "dtmi:test:Room;1"
+SPACE = "dtmi:test:Space;1"
+
+
+def _interface(dtmi: str, *contents: Any, extends: tuple[str, ...] = ()) -> Interface:
+    return Interface(
+        id=dtmi, dtdl_version=3, extends=extends, contents={c.name: c for c in contents}
+    )
+
+
+def _prop(name: str, schema: Schema, defined_in: str, writable: bool = False) -> Property:
+    return Property(name, defined_in, schema=schema, writable=writable)
+
+
+@pytest.fixture(scope="module")
+def registry() -> ModelRegistry:
+    space_name = _prop("name", p("string"), SPACE, writable=True)
+    thermostat = _interface(
+        THERMOSTAT,
+        _prop("targetTemperature", p("double"), THERMOSTAT, writable=True),
+        _prop("serialNumber", p("string"), THERMOSTAT),
+        Telemetry("temperature", THERMOSTAT, schema=p("double")),
+        Command(
+            "reboot",
+            THERMOSTAT,
+            request=CommandPayload("delay", p("duration")),
+            response=CommandPayload("accepted", p("boolean")),
+        ),
+        Command("ping", THERMOSTAT),
+        Command("reset", THERMOSTAT, request=CommandPayload("mode", MODE, nullable=True)),
+    )
+    room = _interface(
+        ROOM,
+        space_name,
+        _prop("mode", MODE, ROOM, writable=True),
+        _prop("tags", TAGS, ROOM, writable=True),
+        _prop("lastReading", READING, ROOM),
+        Telemetry("occupancy", ROOM, schema=p("integer")),
+        Component("thermostat1", ROOM, schema=THERMOSTAT),
+        Relationship(
+            "contains",
+            ROOM,
+            target=SPACE,
+            properties=(_prop("since", p("date"), ROOM), _prop("share", p("double"), ROOM)),
+        ),
+        extends=(SPACE,),
+    )
+    space = _interface(SPACE, space_name)
+    return ModelRegistry({i.id: i for i in (space, thermostat, room)})
+
+
+ROOM_DOC = {
+    "name": "Room 2.05",
+    "mode": "cooling",
+    "tags": {"floor": 2},
+    "lastReading": {"value": 21.5, "at": "2026-11-21T21:00:00Z"},
+    "thermostat1": {"targetTemperature": 21.0, "serialNumber": "T-1", "$metadata": {}},
+    "$metadata": {"name": {"lastUpdateTime": "2026-11-21T21:00:00Z"}},
+    "$dtId": "room-1",
+}
+
+
+def test_valid_twin_document_passes_and_metadata_is_ignored(registry: ModelRegistry) -> None:
+    assert validate_twin(registry, ROOM, ROOM_DOC) == []
+    assert validate_twin(registry, ROOM, {}) == []  # missing names are fine in DTDL
+
+
+def test_component_values_are_checked_against_the_component_interface(
+    registry: ModelRegistry,
+) -> None:
+    doc = {"thermostat1": {"targetTemperature": "warm", "tragetTemperature": 1}}
+    errors = validate_twin(registry, ROOM, doc)
+    assert codes(errors) == [
+        ("/thermostat1/targetTemperature", "WRONG_TYPE"),
+        ("/thermostat1/tragetTemperature", "UNKNOWN_NAME"),
+    ]
+    assert str(errors[0]) == (
+        '/thermostat1/targetTemperature: expected a double, got the string "warm"'
+    )
+    assert codes(validate_twin(registry, ROOM, {"thermostat1": 5})) == [
+        ("/thermostat1", "WRONG_TYPE")
+    ]
+
+
+def test_unknown_names_are_refused_with_the_closest_model_names(registry: ModelRegistry) -> None:
+    [error] = validate_twin(registry, ROOM, {"nmae": "x"})
+    assert error.code == "UNKNOWN_NAME" and error.path == "/nmae"
+    assert 'did you mean "name"?' in error.message and ROOM in error.message
+    [error] = validate_twin(registry, ROOM, {"zzz": 1})
+    assert '"lastReading", "mode", "name", "tags", "thermostat1"' in error.message
+
+
+def test_telemetry_in_a_twin_only_when_allowed(registry: ModelRegistry) -> None:
+    assert codes(validate_twin(registry, ROOM, {"occupancy": 3})) == [
+        ("/occupancy", "TELEMETRY_NOT_ALLOWED")
+    ]
+    assert validate_twin(registry, ROOM, {"occupancy": 3}, allow_telemetry=True) == []
+    assert codes(validate_twin(registry, ROOM, {"occupancy": 3.5}, allow_telemetry=True)) == [
+        ("/occupancy", "WRONG_TYPE")
+    ]
+
+
+def test_read_only_properties_refused_for_application_writes(registry: ModelRegistry) -> None:
+    doc = {"name": "x", "lastReading": {"value": 1.0}, "thermostat1": {"serialNumber": "T-2"}}
+    assert validate_twin(registry, ROOM, doc) == []
+    errors = validate_twin(registry, ROOM, doc, allow_read_only=False)
+    assert codes(errors) == [
+        ("/lastReading", "READ_ONLY"),
+        ("/thermostat1/serialNumber", "READ_ONLY"),
+    ]
+    assert "read-only" in errors[0].message
+
+
+def test_relationship_and_command_names_are_not_values(registry: ModelRegistry) -> None:
+    doc = {"contains": "room-2", "thermostat1": {"reboot": True}}
+    assert codes(validate_twin(registry, ROOM, doc)) == [
+        ("/contains", "NOT_A_VALUE"),
+        ("/thermostat1/reboot", "NOT_A_VALUE"),
+    ]
+
+
+def test_unknown_model_and_non_object_documents(registry: ModelRegistry) -> None:
+    assert codes(validate_twin(registry, "dtmi:test:Nope;1", {})) == [("", "UNKNOWN_MODEL")]
+    assert codes(validate_twin(registry, ROOM, [1, 2])) == [("", "WRONG_TYPE")]  # type: ignore[arg-type]
+    assert codes(validate_telemetry(registry, ROOM, "hot")) == [("", "WRONG_TYPE")]  # type: ignore[arg-type]
+
+
+def test_telemetry_payload_takes_telemetry_and_reported_properties(registry: ModelRegistry) -> None:
+    assert (
+        validate_telemetry(registry, THERMOSTAT, {"temperature": 21.5, "serialNumber": "T"}) == []
+    )
+    errors = validate_telemetry(registry, THERMOSTAT, {"temprature": 21.5, "temperature": "x"})
+    assert codes(errors) == [("/temprature", "UNKNOWN_NAME"), ("/temperature", "WRONG_TYPE")]
+    assert 'did you mean "temperature"' in errors[0].message
+    # Inherited contents count: Room extends Space, whose "name" is in Room's contents.
+    assert validate_telemetry(registry, ROOM, {"name": "r", "occupancy": 2}) == []
+
+
+def test_relationship_properties(registry: ModelRegistry) -> None:
+    props = {"since": "2024-01-01", "share": 0.5, "$etag": "x"}
+    assert validate_relationship_properties(registry, ROOM, "contains", props) == []
+    errors = validate_relationship_properties(
+        registry, ROOM, "contains", {"since": "Jan 1", "shares": 1}
+    )
+    assert codes(errors) == [("/since", "BAD_FORMAT"), ("/shares", "UNKNOWN_NAME")]
+    assert 'did you mean "share"?' in errors[1].message
+    [error] = validate_relationship_properties(registry, ROOM, "contain", {})
+    assert error.code == "UNKNOWN_RELATIONSHIP" and '"contains"' in error.message
+    assert codes(validate_relationship_properties(registry, "dtmi:x:Y;1", "contains", {})) == [
+        ("", "UNKNOWN_MODEL")
+    ]
+
+
+def test_command_payloads(registry: ModelRegistry) -> None:
+    assert validate_command(registry, THERMOSTAT, "reboot", "PT5S") == []
+    assert validate_command(registry, THERMOSTAT, "reboot", True, response=True) == []
+    assert codes(validate_command(registry, THERMOSTAT, "reboot", 5)) == [("", "WRONG_TYPE")]
+    assert codes(validate_command(registry, THERMOSTAT, "reboot", None)) == [
+        ("", "MISSING_PAYLOAD")
+    ]
+    assert validate_command(registry, THERMOSTAT, "reset", None) == []  # nullable (v4)
+    assert codes(validate_command(registry, THERMOSTAT, "reset", "heat")) == [("", "NOT_IN_ENUM")]
+    assert validate_command(registry, THERMOSTAT, "ping", None) == []
+    assert codes(validate_command(registry, THERMOSTAT, "ping", {"a": 1})) == [
+        ("", "UNEXPECTED_PAYLOAD")
+    ]
+    [error] = validate_command(registry, THERMOSTAT, "reboto", None)
+    assert error.code == "UNKNOWN_COMMAND" and 'did you mean "reboot"?' in error.message
