@@ -52,6 +52,9 @@ class WriteSet:
 
     twins: list[Twin] = field(default_factory=list)  # new, or model changed: full write
     twin_updates: list[Twin] = field(default_factory=list)  # same model: properties only
+    previous_models: dict[str, str] = field(
+        default_factory=dict
+    )  # replaced twins whose model changed
     twin_deletes: list[str] = field(default_factory=list)  # relationships go with them
     rels: list[Relationship] = field(default_factory=list)
     rel_deletes: list[Relationship] = field(default_factory=list)
@@ -251,6 +254,15 @@ class StoreBase(TwinGraph):
             meta[name] = old.metadata.get(name, stamp) if unchanged and old else stamp
         return Twin(twin_id, model, dict(props), core.new_etag(), meta)
 
+    @staticmethod
+    def _add_twin(ws: WriteSet, old: Twin | None, twin: Twin) -> None:
+        if old is not None and old.model == twin.model:
+            ws.twin_updates.append(twin)
+            return
+        ws.twins.append(twin)
+        if old is not None:
+            ws.previous_models[twin.id] = old.model
+
     def _twin_event(self, old: Twin | None, new: Twin, now: str) -> ChangeEvent:
         kind: ChangeKind = "twin.created" if old is None else "twin.updated"
         patch = core.diff_patch(old.properties if old else {}, new.properties)
@@ -274,11 +286,8 @@ class StoreBase(TwinGraph):
             self._check_new_twin(twin_id, model, properties, old, source)
             now = core.now_rfc3339()
             twin = self._build_twin(twin_id, model, properties, old, source, now)
-            ws = (
-                WriteSet(twins=[twin])
-                if old is None or old.model != model
-                else WriteSet(twin_updates=[twin])
-            )
+            ws = WriteSet()
+            self._add_twin(ws, old, twin)
             events = [self._twin_event(old, twin, now)] if self._hub.active else []
             self._commit_and_publish(ws, events)
             return twin
@@ -518,7 +527,7 @@ class StoreBase(TwinGraph):
                 except GraphError as exc:
                     results.append(ItemResult(up.id, False, exc))
                     continue
-                (ws.twins if old is None or old.model != up.model else ws.twin_updates).append(twin)
+                self._add_twin(ws, old, twin)
                 olds[up.id] = twin
                 models[up.id] = up.model
                 if self._hub.active:

@@ -7,12 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from graph_fallback import install
 from graph_test_models import MODELS
 
 from graph import TwinGraph, open_graph
-
-install()  # TEMPORARY: until ontology.parse_models / ontology.instance land
 
 
 def _neo4j_uri(request: pytest.FixtureRequest) -> str:

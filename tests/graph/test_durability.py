@@ -86,9 +86,7 @@ def test_read_view_follows_layout(tmp_path: Path) -> None:
 
 _WRITER = textwrap.dedent("""
     import sys
-    sys.path[:0] = [{tests!r}, {repo!r}]
-    from graph_fallback import install
-    install()
+    sys.path[:0] = [{repo!r}]
     from graph import open_graph, PropertyUpdate, TwinUpsert
     g = open_graph(sys.argv[1])
     i = 0
@@ -108,7 +106,7 @@ def test_kill_9_loses_no_acknowledged_write(tmp_path: Path) -> None:
     with open_graph(uri) as g:
         g.add_models(MODELS)
         g.create_twin("r", ROOM, {})
-    script = _WRITER.format(tests=str(Path(__file__).parent), repo=str(REPO), room=ROOM)
+    script = _WRITER.format(repo=str(REPO), room=ROOM)
     proc = subprocess.Popen([sys.executable, "-c", script, uri], stdout=subprocess.PIPE, text=True)
     acked = -1
     assert proc.stdout is not None

@@ -1,0 +1,92 @@
+"""Twins and relationships to Neo4j property maps and back (layout: ``graph.layout``).
+
+Neo4j holds booleans, integers, floats, strings and homogeneous lists of one of
+those; everything else (objects, maps, components, mixed or nested lists) is
+stored as JSON text under its own name, and the names so stored are listed in
+``$json`` so reading restores them exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from graph.base import PropertyMeta, Relationship, Twin
+from graph.layout import N_ETAG, N_ID, N_JSON, N_METADATA, N_MODEL, R_ETAG, R_ID
+
+__all__ = [
+    "decode_props",
+    "encode_props",
+    "rel_from_row",
+    "rel_to_map",
+    "twin_from_map",
+    "twin_to_map",
+]
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _native(value: Any) -> bool:
+    kind = type(value)
+    if kind is int:
+        return _INT64[0] <= value <= _INT64[1]
+    if kind in (bool, float, str):
+        return True
+    if kind is list and value:
+        first = type(value[0])
+        return first in (bool, int, float, str) and all(
+            type(v) is first and _native(v) for v in value
+        )
+    return False
+
+
+def encode_props(props: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    as_json = []
+    for name, value in props.items():
+        if value is None:
+            continue  # Neo4j has no null property: absent means unset
+        if _native(value):
+            out[name] = value
+        else:
+            out[name] = orjson.dumps(value).decode()
+            as_json.append(name)
+    out[N_JSON] = as_json
+    return out
+
+
+def decode_props(stored: Mapping[str, Any]) -> dict[str, Any]:
+    as_json = set(stored.get(N_JSON) or ())
+    return {
+        k: (orjson.loads(v) if k in as_json else v)
+        for k, v in stored.items()
+        if not k.startswith("$")
+    }
+
+
+def twin_to_map(t: Twin) -> dict[str, Any]:
+    m = encode_props(t.properties)
+    m[N_ID], m[N_MODEL], m[N_ETAG] = t.id, t.model, t.etag
+    m[N_METADATA] = orjson.dumps(
+        {k: (v.last_update_time, v.source) for k, v in t.metadata.items()}
+    ).decode()
+    return m
+
+
+def twin_from_map(stored: Mapping[str, Any]) -> Twin:
+    meta = {
+        k: PropertyMeta(v[0], v[1]) for k, v in orjson.loads(stored.get(N_METADATA) or "{}").items()
+    }
+    return Twin(stored[N_ID], stored[N_MODEL], decode_props(stored), stored[N_ETAG], meta)
+
+
+def rel_to_map(r: Relationship) -> dict[str, Any]:
+    m = encode_props(r.properties)
+    m[R_ID], m[R_ETAG] = r.id, r.etag
+    return m
+
+
+def rel_from_row(source: str, target: str, name: str, stored: Mapping[str, Any]) -> Relationship:
+    return Relationship(stored[R_ID], source, target, name, decode_props(stored), stored[R_ETAG])

@@ -1,0 +1,276 @@
+"""The Neo4j backend: the official driver, parameterised and batched (``UNWIND``) Cypher.
+
+Layout: ``graph.layout``; labels: ``graph.neo4j.labels``; values: ``graph.neo4j.codec``.
+Each write set is one write transaction, retried by the driver on transient
+errors (``max_transaction_retry_time``).  User values only ever travel as
+parameters; the only names spliced into Cypher are labels and relationship
+types, which are checked against ``[A-Za-z][A-Za-z0-9_]*`` and backtick-quoted.
+Driver exceptions become ``graph.errors`` at this boundary (``from exc``).
+
+Writers are serialised inside one process (see ``graph.engine``); run one
+GraphTwin server per database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import orjson
+from neo4j import GraphDatabase, ManagedTransaction
+from neo4j import exceptions as nex
+
+from graph.base import ModelInfo, Relationship, Twin
+from graph.engine import StoreBase, WriteSet
+from graph.errors import ConflictError, GraphError, StoreUnavailableError
+from graph.layout import MODEL_LABEL, N_ID, N_MODEL, R_ID, TWIN_LABEL
+from graph.neo4j.codec import rel_from_row, rel_to_map, twin_from_map, twin_to_map
+from graph.neo4j.labels import assign_label, check_identifier, dtmi_path
+
+__all__ = ["Neo4jGraph"]
+
+_T = TypeVar("_T")
+
+# Quoted names from graph.layout, to keep the Cypher below readable.
+_ID, _MOD, _RID, _T, _M = f"`{N_ID}`", f"`{N_MODEL}`", f"`{R_ID}`", TWIN_LABEL, MODEL_LABEL
+_RETURN_REL = f"RETURN a.{_ID} AS s, b.{_ID} AS t, type(r) AS name, properties(r) AS p"
+
+_SCHEMA = (
+    f"CREATE CONSTRAINT graphtwin_twin_id IF NOT EXISTS FOR (n:{_T}) REQUIRE n.{_ID} IS UNIQUE",
+    f"CREATE CONSTRAINT graphtwin_model_id IF NOT EXISTS FOR (m:{_M}) REQUIRE m.id IS UNIQUE",
+    f"CREATE INDEX graphtwin_twin_model IF NOT EXISTS FOR (n:{_T}) ON (n.{_MOD})",
+)
+_TWIN = f"(n:{_T} {{{_ID}: id}})"
+_READ_TWINS = f"UNWIND $ids AS id MATCH {_TWIN} RETURN properties(n) AS p"
+_READ_RELS = (
+    f"UNWIND $keys AS k MATCH (a:{_T} {{{_ID}: k[0]}})-[r]->(b:{_T}) WHERE r.{_RID} = k[1] "
+    + _RETURN_REL
+)
+_READ_OUT = (
+    f"MATCH (a:{_T} {{{_ID}: $id}})-[r]->(b:{_T}) WHERE $name IS NULL OR type(r) = $name "
+    f"{_RETURN_REL} ORDER BY r.{_RID}"
+)
+_READ_IN = (
+    f"MATCH (a:{_T})-[r]->(b:{_T} {{{_ID}: $id}}) WHERE $name IS NULL OR type(r) = $name "
+    f"{_RETURN_REL} ORDER BY a.{_ID}, r.{_RID}"
+)
+_ITER_TWINS = (
+    f"MATCH (n:{_T}) WHERE $models IS NULL OR n.{_MOD} IN $models RETURN properties(n) AS p"
+)
+_MODEL_USE = f"UNWIND $ids AS id MATCH (n:{_T} {{{_MOD}: id}}) RETURN id, count(n) AS c"
+_PUT_MODELS = (
+    f"UNWIND $rows AS row MERGE (m:{_M} {{id: row.id}}) SET m.document = row.document, "
+    "m.uploadTime = row.uploadTime, m.decommissioned = row.decommissioned, m.label = row.label"
+)
+_DEL_MODELS = f"UNWIND $ids AS id MATCH (m:{_M} {{id: id}}) DELETE m"
+_DEL_RELS = (
+    f"UNWIND $keys AS k MATCH (:{_T} {{{_ID}: k[0]}})-[r]->() WHERE r.{_RID} = k[1] DELETE r"
+)
+_DEL_TWINS = f"UNWIND $ids AS id MATCH {_TWIN} DETACH DELETE n"
+_UPDATE_TWINS = f"UNWIND $rows AS row WITH row, row.{_ID} AS id MATCH {_TWIN} SET n = row"
+
+
+def _put_twins(add: Sequence[str], remove: Sequence[str]) -> str:
+    """Create or replace twins, setting their model labels (names checked: safe to splice)."""
+    labels = "".join(f":`{check_identifier(x)}`" for x in add)
+    drop = f" REMOVE n{''.join(f':`{check_identifier(x)}`' for x in remove)}" if remove else ""
+    head = f"UNWIND $rows AS row WITH row, row.{_ID} AS id MERGE {_TWIN}"
+    return f"{head} SET n = row{drop} SET n{labels}"
+
+
+def _put_rels(name: str) -> str:
+    return (
+        f"UNWIND $rows AS row MATCH (a:{_T} {{{_ID}: row.s}}), (b:{_T} {{{_ID}: row.t}}) "
+        f"MERGE (a)-[r:`{check_identifier(name)}` {{{_RID}: row.p.{_RID}}}]->(b) SET r = row.p"
+    )
+
+
+@contextmanager
+def _mapped(what: str) -> Iterator[None]:
+    """Driver exceptions to graph.errors (the retryable ones were already retried)."""
+    try:
+        yield
+    except nex.ConstraintError as exc:
+        raise ConflictError(f"{what}: {exc.message}") from exc
+    except (
+        nex.ServiceUnavailable,
+        nex.SessionExpired,
+        nex.TransientError,
+        nex.DatabaseUnavailable,
+    ) as exc:
+        raise StoreUnavailableError(f"{what}: Neo4j unavailable: {exc}") from exc
+    except (nex.AuthError, nex.Forbidden) as exc:
+        raise StoreUnavailableError(f"{what}: Neo4j refused the credentials: {exc}") from exc
+    except nex.Neo4jError as exc:
+        raise GraphError(f"{what}: Neo4j error {exc.code}: {exc.message}") from exc
+    except nex.DriverError as exc:
+        raise StoreUnavailableError(f"{what}: Neo4j driver error: {exc}") from exc
+
+
+class Neo4jGraph(StoreBase):
+    def __init__(
+        self,
+        address: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        uri: str | None = None,
+        batch_size: int = 10_000,
+        max_retry_time: float = 15.0,
+        **driver_config: Any,
+    ) -> None:
+        super().__init__(uri or address)
+        auth = (user, password or "") if user else None
+        self._database = database
+        self._batch = batch_size
+        with _mapped(f"connecting to {address}"):
+            self._driver = GraphDatabase.driver(
+                address, auth=auth, max_transaction_retry_time=max_retry_time, **driver_config
+            )
+            for statement in _SCHEMA:
+                self._driver.execute_query(statement, database_=database)
+        rows = self.run_read(
+            f"MATCH (m:{_M}) RETURN m.id AS id, m.document AS d, "
+            "m.uploadTime AS u, m.decommissioned AS x, m.label AS l ORDER BY m.uploadTime",
+            {},
+        )
+        self._label_of: dict[str, str] = {r["id"]: r["l"] for r in rows if r["l"]}
+        self._load_models(
+            ModelInfo(r["id"], orjson.loads(r["d"]), r["u"], bool(r["x"])) for r in rows
+        )
+
+    # ------------------------------------------------------------ plumbing
+    def _read(self, what: str, work: Callable[[ManagedTransaction], _T]) -> _T:
+        with _mapped(what), self._driver.session(database=self._database) as session:
+            return session.execute_read(work)
+
+    def run_read(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Parameterised Cypher in a read transaction (retried); records as ``record.data()``."""
+        return self._read("read query", lambda tx: [r.data() for r in tx.run(cypher, dict(params))])
+
+    def _labels(self, model: str) -> list[str]:
+        chain = [model, *sorted(self._registry.ancestors(model))]
+        return [self._label_of[m] for m in chain if m in self._label_of]
+
+    # ------------------------------------------------------------ primitives
+    def _read_twins(self, twin_ids: Sequence[str]) -> dict[str, Twin]:
+        rows = self._read("reading twins", lambda tx: list(tx.run(_READ_TWINS, ids=list(twin_ids))))
+        return {t.id: t for t in (twin_from_map(r["p"]) for r in rows)}
+
+    def _read_rels(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Relationship]:
+        rows = self._read(
+            "reading relationships",
+            lambda tx: list(tx.run(_READ_RELS, keys=[list(k) for k in keys])),
+        )
+        return {
+            (r["s"], r["p"][R_ID]): rel_from_row(r["s"], r["t"], r["name"], r["p"]) for r in rows
+        }
+
+    def _rels(self, query: str, twin_id: str, name: str | None) -> list[Relationship]:
+        rows = self._read(
+            "listing relationships", lambda tx: list(tx.run(query, id=twin_id, name=name))
+        )
+        return [rel_from_row(r["s"], r["t"], r["name"], r["p"]) for r in rows]
+
+    def _read_out(self, source: str, name: str | None) -> list[Relationship]:
+        return self._rels(_READ_OUT, source, name)
+
+    def _read_in(self, target: str, name: str | None) -> list[Relationship]:
+        return self._rels(_READ_IN, target, name)
+
+    def _models_in_use(self, dtmis: Sequence[str]) -> dict[str, int]:
+        rows = self._read("counting twins", lambda tx: list(tx.run(_MODEL_USE, ids=list(dtmis))))
+        return {r["id"]: r["c"] for r in rows}
+
+    def _commit(self, ws: WriteSet) -> None:
+        labels = dict(self._label_of)
+        for info in ws.models:
+            if info.id not in labels:
+                taken = {lbl: dtmi_path(m) for m, lbl in labels.items()}
+                labels[info.id] = assign_label(info.id, taken)
+        statements: list[tuple[str, dict[str, Any]]] = []
+        if ws.model_deletes:
+            statements.append((_DEL_MODELS, {"ids": ws.model_deletes}))
+        if ws.models:
+            rows = [
+                {
+                    "id": m.id,
+                    "document": orjson.dumps(m.document).decode(),
+                    "uploadTime": m.upload_time,
+                    "decommissioned": m.decommissioned,
+                    "label": labels[m.id],
+                }
+                for m in ws.models
+            ]
+            statements.append((_PUT_MODELS, {"rows": rows}))
+        if ws.rel_deletes:
+            statements.append((_DEL_RELS, {"keys": [[r.source, r.id] for r in ws.rel_deletes]}))
+        if ws.twin_deletes:
+            statements.append((_DEL_TWINS, {"ids": ws.twin_deletes}))
+        self._twin_statements(ws.twins, ws.previous_models, statements)
+        for i in range(0, len(ws.twin_updates), self._batch):
+            chunk = ws.twin_updates[i : i + self._batch]
+            statements.append((_UPDATE_TWINS, {"rows": [twin_to_map(t) for t in chunk]}))
+        by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in ws.rels:
+            by_name[r.name].append({"s": r.source, "t": r.target, "p": rel_to_map(r)})
+        for name, rows in by_name.items():
+            for i in range(0, len(rows), self._batch):
+                statements.append((_put_rels(name), {"rows": rows[i : i + self._batch]}))
+
+        def work(tx: ManagedTransaction) -> None:
+            for query, params in statements:
+                tx.run(query, params).consume()
+
+        with _mapped("writing"), self._driver.session(database=self._database) as session:
+            session.execute_write(work)
+        self._label_of = labels
+
+    def _twin_statements(
+        self,
+        twins: Sequence[Twin],
+        previous: Mapping[str, str],
+        out: list[tuple[str, dict[str, Any]]],
+    ) -> None:
+        """Full twin writes, grouped by label set (labels cannot be parameters)."""
+        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = defaultdict(
+            list
+        )
+        for t in twins:
+            wanted = self._labels(t.model)
+            stale = set(self._labels(previous[t.id])) - set(wanted) if t.id in previous else set()
+            groups[(tuple(wanted), tuple(sorted(stale)))].append(twin_to_map(t))
+        for (add, remove), rows in groups.items():
+            for i in range(0, len(rows), self._batch):
+                out.append((_put_twins(add, remove), {"rows": rows[i : i + self._batch]}))
+
+    # ------------------------------------------------------------ the rest of TwinGraph
+    def iter_twins(self, model: str | None = None) -> Iterator[Twin]:
+        models = None if model is None else [model, *self.registry.descendants(model)]
+        with _mapped("listing twins"), self._driver.session(database=self._database) as session:
+            for record in session.run(_ITER_TWINS, models=models):
+                yield twin_from_map(record["p"])
+
+    def count_twins(self) -> int:
+        return int(self.run_read(f"MATCH (n:{_T}) RETURN count(n) AS c", {})[0]["c"])
+
+    def health(self) -> dict[str, Any]:
+        try:
+            self.run_read("RETURN 1 AS one", {})
+        except GraphError as exc:
+            return {"ok": False, "backend": "neo4j", "uri": self._driver_uri(), "error": str(exc)}
+        return {
+            "ok": True,
+            "backend": "neo4j",
+            "uri": self._driver_uri(),
+            "models": len(self._models),
+        }
+
+    def _driver_uri(self) -> str:
+        return self.uri.split("@")[-1] if "@" in self.uri else self.uri  # never show credentials
+
+    def close(self) -> None:
+        self._driver.close()
