@@ -17,6 +17,7 @@ thread, and the broker stops sending (unacknowledged QoS 1 window, TCP).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -27,6 +28,7 @@ from typing import Protocol
 
 from graph.base import ItemResult, PropertyUpdate, TwinGraph
 from graph.errors import NotFoundError, StoreUnavailableError, ValidationError
+from ontology.instance import validate_telemetry
 from server.config import IngestConfig
 from server.ingest.deadletters import DeadLetter, DeadLetterStore
 from server.ingest.decode import DecodeError, Reading, decode_payload
@@ -191,7 +193,13 @@ class IngestPipeline:
 
         updates: list[PropertyUpdate] = []
         owners: list[tuple[Inbound, Reading]] = []
-        for msg, readings in self._coalesce(decoded):
+        kept, superseded = self._coalesce(decoded)
+        if superseded:
+            # If the store is down, skip the check: those values are overwritten anyway,
+            # and the kept messages wait for the store below.
+            with contextlib.suppress(StoreUnavailableError):
+                dead.extend(self._check_superseded(superseded))
+        for msg, readings in kept:
             for r in readings:
                 updates.append(PropertyUpdate(r.twin_id, r.values, r.timestamp, "device"))
                 owners.append((msg, r))
@@ -228,10 +236,10 @@ class IngestPipeline:
 
     def _coalesce(
         self, decoded: list[tuple[Inbound, list[Reading]]]
-    ) -> list[tuple[Inbound, list[Reading]]]:
-        """Drop messages every value of which a newer reading in this batch replaces.
+    ) -> tuple[list[tuple[Inbound, list[Reading]]], list[tuple[Inbound, list[Reading]]]]:
+        """Split off messages every value of which a newer reading in this batch replaces.
 
-        A message with at least one surviving value is kept whole so the store
+        A message with at least one surviving value is kept whole, so the store
         validates it whole; its older values lose to newer ones there anyway.
         """
         newest: dict[tuple[str, str], str] = {}
@@ -241,14 +249,40 @@ class IngestPipeline:
                     key = (r.twin_id, name)
                     if r.timestamp > newest.get(key, ""):
                         newest[key] = r.timestamp
-        kept = []
+        kept, superseded = [], []
         for msg, readings in decoded:
             if any(newest[(r.twin_id, n)] <= r.timestamp for r in readings for n in r.values):
                 kept.append((msg, readings))
-        superseded = len(decoded) - len(kept)
+            else:
+                superseded.append((msg, readings))
         if superseded:
-            self.metrics.coalesced.inc(superseded)
-        return kept
+            self.metrics.coalesced.inc(len(superseded))
+        return kept, superseded
+
+    def _check_superseded(
+        self, superseded: list[tuple[Inbound, list[Reading]]]
+    ) -> list[DeadLetter]:
+        """Validate what the store will never see, so bad input is reported all the same.
+
+        Each message is still validated once: by the store when written, here
+        when a newer reading made writing it pointless.
+        """
+        twin_ids = list({r.twin_id for _, readings in superseded for r in readings})
+        models = {t.id: t.model for t in self.store.get_twins(twin_ids)}
+        registry = self.store.registry
+        dead = []
+        for msg, readings in superseded:
+            for r in readings:
+                model = models.get(r.twin_id)
+                if model is None:
+                    detail = f"twin {r.twin_id!r} does not exist"
+                    dead.append(self._letter(msg, "unknown_twin", detail, r.twin_id))
+                    continue
+                problems = validate_telemetry(registry, model, r.values)
+                if problems:
+                    detail = "; ".join(f"{p.path or '/'}: {p.message}" for p in problems)
+                    dead.append(self._letter(msg, problems[0].code.lower(), detail, r.twin_id))
+        return dead
 
     def _write(self, updates: list[PropertyUpdate]) -> list[ItemResult] | None:
         """Apply, retrying while the store is unavailable; None if abandoned on shutdown."""

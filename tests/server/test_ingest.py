@@ -1,0 +1,226 @@
+"""MQTT ingestion against a real Mosquitto and each store: what a device owner would see.
+
+Each test runs an IngestService with its own client id (a persistent session
+per test) on the session Mosquitto, publishes with paho, and reads the twins
+back from the store.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _harness import RunningIngest, publish, seed_machines, wait_until
+
+from graph import TwinGraph, open_graph
+from server.config import IngestConfig, MqttConfig, PayloadConfig, TopicRule
+
+pytestmark = pytest.mark.mqtt
+
+
+def _neo4j_uri(request: pytest.FixtureRequest) -> str:
+    try:
+        return str(request.getfixturevalue("neo4j_clean"))
+    except pytest.FixtureLookupError:
+        uri = os.environ.get("GRAPHTWIN_TEST_NEO4J_URI")
+        if not uri:
+            pytest.skip("no Neo4j: neither the neo4j_clean fixture nor GRAPHTWIN_TEST_NEO4J_URI")
+        from neo4j import GraphDatabase
+
+        with GraphDatabase.driver(uri, auth=None) as driver:
+            driver.execute_query("MATCH (n) DETACH DELETE n")
+        return uri
+
+
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TwinGraph]:
+    uri = f"embedded:{tmp_path / 'store'}" if request.param == "embedded" else _neo4j_uri(request)
+    graph = open_graph(uri)
+    try:
+        yield graph
+    finally:
+        graph.close()
+
+
+def _config(**changes: Any) -> IngestConfig:
+    # A fresh client id per test: persistent sessions must not leak between tests.
+    mqtt = MqttConfig(client_id=f"test-{uuid.uuid4().hex[:10]}", session_expiry=60)
+    return replace(
+        IngestConfig(mqtt=mqtt, batch=replace(IngestConfig().batch, max_delay_ms=5)), **changes
+    )
+
+
+def _ids(n: int) -> list[str]:
+    tag = uuid.uuid4().hex[:6]
+    return [f"m{tag}-{i}" for i in range(n)]
+
+
+def _props(store: TwinGraph, twin_id: str) -> dict[str, Any]:
+    return dict(store.get_twin(twin_id).properties)
+
+
+def test_telemetry_and_reported_properties_update_the_twin(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    (a,) = _ids(1)
+    seed_machines(store, [a])
+    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl.sqlite") as ing:
+        publish(
+            mqtt_url,
+            [(f"twins/{a}/telemetry", {"temperature": 21.5, "ts": "2026-11-21T10:00:00Z"})],
+        )
+        publish(mqtt_url, [(f"twins/{a}/properties", {"state": "running"})])
+        wait_until(lambda: _props(store, a) == {"temperature": 21.5, "state": "running"})
+        twin = store.get_twin(a)
+        assert twin.metadata["temperature"].last_update_time == "2026-11-21T10:00:00.000000Z"
+        assert twin.metadata["temperature"].source == "device"
+        assert ing.metrics.snapshot()["applied_messages"] == 2
+
+
+def test_configured_topic_mapping(store: TwinGraph, mqtt_url: str, tmp_path: Path) -> None:
+    line = uuid.uuid4().hex[:6]
+    seed_machines(store, [f"{line}-press4"])
+    rules = (
+        TopicRule(
+            topic="plant/{line}/{machine}/temp", twin="{line}-{machine}", property="temperature"
+        ),
+        TopicRule(
+            topic="plant/{line}/{machine}/state",
+            twin="{line}-{machine}",
+            property="state",
+            value_field="v",
+            kind="properties",
+        ),
+    )
+    with RunningIngest(store, mqtt_url, _config(rules=rules), tmp_path / "dl.sqlite"):
+        publish(
+            mqtt_url,
+            [
+                (f"plant/{line}/press4/temp", "71.25"),
+                (f"plant/{line}/press4/state", {"v": "stopped", "ts": 1_800_000_000}),
+            ],
+        )
+        wait_until(
+            lambda: _props(store, f"{line}-press4") == {"temperature": 71.25, "state": "stopped"}
+        )
+
+
+def test_bad_input_becomes_dead_letters_and_ingestion_goes_on(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    (a,) = _ids(1)
+    seed_machines(store, [a])
+    cfg = _config(payload=PayloadConfig(max_bytes=200))
+    bad = [
+        (f"twins/{a}/telemetry", b"{not json"),
+        (f"twins/nobody-{a}/telemetry", {"temperature": 1.0}),
+        (f"twins/{a}/telemetry", {"pressure": 3.0}),
+        (f"twins/{a}/telemetry", {"temperature": "hot"}),
+        (f"twins/{a}/properties", {"state": "exploded"}),
+        (f"twins/{a}/telemetry", {"temperature": 1.0, "pad": "x" * 300}),
+    ]
+    with RunningIngest(store, mqtt_url, cfg, tmp_path / "dl.sqlite") as ing:
+        publish(mqtt_url, [*bad, (f"twins/{a}/telemetry", {"temperature": 5.5})])
+        wait_until(lambda: _props(store, a) == {"temperature": 5.5})
+        letters = wait_until(
+            lambda: (lambda d: d if len(d) == len(bad) else None)(ing.deadletters.list())
+        )
+        by_topic_payload = {(d.topic, d.payload_excerpt[:12]): d for d in letters}
+        assert by_topic_payload[(f"twins/{a}/telemetry", "{not json")].reason == "unparseable"
+        assert (
+            by_topic_payload[(f"twins/nobody-{a}/telemetry", '{"temperatur')].reason
+            == "unknown_twin"
+        )
+        assert letters[-1].reason == "unparseable"  # newest first
+        reasons = sorted(d.reason for d in letters)
+        assert reasons.count("oversized") == 1
+        # The model refuses the unknown name, the wrong type and the bad enum value.
+        refused = [
+            d for d in letters if d.twin_id == a and d.reason not in ("unparseable", "oversized")
+        ]
+        assert len(refused) == 3
+        assert any("pressure" in d.detail for d in refused)
+        assert any("exploded" in d.detail or "/state" in d.detail for d in refused)
+        rejected = ing.metrics.snapshot()["rejected"]
+        assert sum(rejected.values()) == len(bad)
+        assert rejected["unparseable"] == 1 and rejected["unknown_twin"] == 1
+
+
+def test_mixed_payload_rejected_whole_unless_configured(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    a, b = _ids(2)
+    seed_machines(store, [a, b])
+    mixed = {"temperature": 30.0, "seq": "not a number"}
+    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl1.sqlite") as ing:
+        publish(mqtt_url, [(f"twins/{a}/telemetry", mixed), (f"twins/{a}/telemetry", {"seq": 1})])
+        wait_until(lambda: _props(store, a) == {"seq": 1})
+        assert len(ing.deadletters.list()) == 1
+    partial = _config(payload=PayloadConfig(accept_partial=True))
+    with RunningIngest(store, mqtt_url, partial, tmp_path / "dl2.sqlite") as ing:
+        publish(mqtt_url, [(f"twins/{b}/telemetry", mixed)])
+        wait_until(lambda: _props(store, b) == {"temperature": 30.0})
+        (letter,) = wait_until(ing.deadletters.list)
+        assert "seq" in letter.detail
+
+
+def test_newest_timestamp_wins_whatever_the_arrival_order(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    twins = _ids(3)
+    seed_machines(store, twins)
+    # Each twin gets 40 readings whose timestamps arrive shuffled; one batch or several.
+    order = [17, 3, 39, 0, 25, 8, 31, 12, 38, 1, 22, 5, 36, 14, 29, 9, 33, 2, 19, 27]
+    order += [i for i in range(40) if i not in order]
+    messages = [
+        (f"twins/{t}/telemetry", {"seq": i, "ts": 1_800_000_000 + i}) for i in order for t in twins
+    ]
+    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl.sqlite") as ing:
+        publish(mqtt_url, messages)
+        wait_until(lambda: ing.metrics.snapshot()["received"] == len(messages))
+        wait_until(lambda: ing.service.pipeline.pending == 0)
+        # Redelivering an old reading (a duplicate) changes nothing either.
+        publish(mqtt_url, [(f"twins/{twins[0]}/telemetry", {"seq": 39, "ts": 1_800_000_039})])
+        publish(mqtt_url, [(f"twins/{twins[0]}/telemetry", {"seq": 7, "ts": 1_800_000_007})])
+        wait_until(lambda: ing.metrics.snapshot()["received"] == len(messages) + 2)
+        wait_until(lambda: ing.service.pipeline.pending == 0)
+        for t in twins:
+            wait_until(lambda t=t: _props(store, t) == {"seq": 39})
+            assert (
+                store.get_twin(t).metadata["seq"].last_update_time == "2027-01-15T08:00:39.000000Z"
+            )
+
+
+def test_array_of_readings_keeps_the_newest(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    (a,) = _ids(1)
+    seed_machines(store, [a])
+    readings = [{"temperature": float(i), "ts": 1_800_000_000 + i} for i in (3, 9, 1)]
+    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl.sqlite"):
+        publish(mqtt_url, [(f"twins/{a}/telemetry", readings)])
+        wait_until(lambda: _props(store, a) == {"temperature": 9.0})
+
+
+def test_shared_subscription_splits_the_load(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    twins = _ids(50)
+    seed_machines(store, twins)
+    group = f"g{uuid.uuid4().hex[:6]}"
+    one = _config(mqtt=MqttConfig(client_id=f"{group}-1", shared_group=group, session_expiry=60))
+    two = _config(mqtt=MqttConfig(client_id=f"{group}-2", shared_group=group, session_expiry=60))
+    with (
+        RunningIngest(store, mqtt_url, one, tmp_path / "dl1.sqlite") as first,
+        RunningIngest(store, mqtt_url, two, tmp_path / "dl2.sqlite") as second,
+    ):
+        publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": 1}) for t in twins])
+        wait_until(lambda: all(_props(store, t) == {"seq": 1} for t in twins))
+        got = (first.metrics.snapshot()["received"], second.metrics.snapshot()["received"])
+        assert sum(got) == len(twins), got  # each message to exactly one member of the group
+        assert min(got) > 0, got
