@@ -99,7 +99,14 @@ def checker_for(schema: Schema) -> Checker:
     return _cached(schema, _compile)
 
 
+# Named schemas by DTMI, for references the parser leaves as a bare ``Schema(id=...)``:
+# a v4 schema that contains itself refers to itself that way.
+_NAMED: dict[str, Schema] = {}
+
+
 def _compile(schema: Schema) -> Checker:
+    if schema.id is not None and type(schema) is not Schema:
+        _NAMED[schema.id] = schema
     for cls in type(schema).__mro__:
         compiler = _COMPILERS.get(cls)
         if compiler is not None:
@@ -138,7 +145,7 @@ def _compile_primitive(schema: PrimitiveSchema) -> Checker:
     if checker is not None:
         return checker
     message = f"GraphTwin cannot check values of the schema {schema.name}"
-    unsupported: Problems = (("", "UNSUPPORTED_SCHEMA", message),)
+    unsupported: Problems = (("", Codes.UNSUPPORTED_SCHEMA, message),)
     return lambda value: unsupported
 
 
@@ -235,7 +242,22 @@ def _compile_array(schema: ArraySchema) -> Checker:
     return check
 
 
+def _compile_reference(schema: Schema) -> Checker:
+    ref = schema.id
+    message = f"the schema {ref} is not defined, so values of it cannot be checked"
+    unresolved: Problems = (("", Codes.UNRESOLVED_SCHEMA, message),)
+
+    def check(value: Any) -> Problems:
+        # Looked up per call: the schema referred to is compiled (and registered)
+        # before any value reaches this reference inside it.
+        target = _NAMED.get(ref) if ref is not None else None
+        return unresolved if target is None else checker_for(target)(value)
+
+    return check
+
+
 _COMPILERS: dict[type, Callable[[Any], Checker]] = {
+    Schema: _compile_reference,
     PrimitiveSchema: _compile_primitive,
     EnumSchema: _compile_enum,
     ObjectSchema: _compile_object,
@@ -248,9 +270,18 @@ def _errors(problems: Problems, path: str) -> list[InstanceError]:
     return [InstanceError(path + sub, code, message) for sub, code, message in problems]
 
 
+def _too_deep(path: str) -> list[InstanceError]:
+    # Only a recursive (v4) schema lets a value nest this deep; refuse it rather than crash.
+    message = "the value is nested too deeply to check; flatten it"
+    return [InstanceError(path, Codes.TOO_DEEP, message)]
+
+
 def validate_value(schema: Schema, value: Any, path: str = "") -> list[InstanceError]:
     """Check ``value`` against ``schema``; ``path`` is the value's JSON pointer."""
-    problems = checker_for(schema)(value)
+    try:
+        problems = checker_for(schema)(value)
+    except RecursionError:
+        return _too_deep(path)
     return _errors(problems, path) if problems else []
 
 
@@ -339,7 +370,11 @@ def _check_document(
             message = f"{name} is a {noun} of {interface.id}, not a value a twin holds"
             out.append(InstanceError(where, Codes.NOT_A_VALUE, message))
             continue
-        problems = checker(value)  # type: ignore[misc]
+        try:
+            problems = checker(value)  # type: ignore[misc]
+        except RecursionError:
+            out.extend(_too_deep(where))
+            continue
         if problems:
             out.extend(_errors(problems, where))
 

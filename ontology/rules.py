@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["Problem"]
 
 # BCP 47 language tag, as far as DTDL needs: a primary subtag and optional subtags.
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _TERM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -160,14 +160,10 @@ def classify_types(raw: Any, expected: str, scope: Scope,
                                         f"'{term}' is an abstract class and cannot be an @type.",
                                         "Use one of its concrete classes: "
                                         + ", ".join(sorted(mm.subclasses[term])), iptr))
-            elif term in classes:
-                problems.append(Problem(Codes.BAD_TYPE, f"@type lists '{term}' twice.", "", iptr))
-            else:
+            elif term not in classes:  # a repeated class is redundant, not wrong
                 classes.append(term)
             continue
         if item in cotypes:
-            problems.append(Problem(Codes.BAD_TYPE, f"@type lists '{item}' twice.",
-                                    "Remove the repetition.", iptr))
             continue
         cotypes.append(item)
         if scope.semantic_unit_type(item) is not None:
@@ -253,6 +249,11 @@ def check_count(pdef: PropDef, items: Sequence[Any], as_list: bool) -> Iterator[
 
 def check_literal(pdef: PropDef, value: Any, mm: Metamodel) -> Iterator[Problem]:
     """Datatype, length, pattern and range of a literal property value."""
+    if pdef.kind != "langString":
+        value, problem = unwrap_value(pdef, value)
+        if problem is not None:
+            yield problem
+            return
     if isinstance(value, list) and pdef.kind != "langString":
         if len(value) != 1:
             yield Problem(Codes.TOO_MANY_VALUES if value else Codes.TOO_FEW_VALUES,
@@ -295,25 +296,85 @@ def check_literal(pdef: PropDef, value: Any, mm: Metamodel) -> Iterator[Problem]
                       f"{json_kind(value)}.", "")
 
 
-def _check_lang_string(pdef: PropDef, value: Any) -> Iterator[Problem]:
+_XSD = {"string": "string", "dtmi": "string", "boolean": "boolean", "integer": "integer"}
+
+
+def unwrap_value(pdef: PropDef, value: Any) -> tuple[Any, Problem | None]:
+    """Unwrap a JSON-LD value object ``{"@value": v, "@type": "xsd:..."}`` to ``v``."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, dict) or "@value" not in value:
+        return value, None
+    if set(value) - {"@value", "@type"}:
+        return None, Problem(Codes.BAD_VALUE_TYPE, f"The value object of '{pdef.name}' has "
+                             "keys other than @value and @type.", "Remove the extra keys.")
+    if "@type" in value:
+        dtype = value["@type"]
+        if isinstance(dtype, list) and len(dtype) == 1:
+            dtype = dtype[0]
+        xsd = _XSD.get(pdef.kind)
+        if xsd is None or dtype not in (f"xsd:{xsd}", f"http://www.w3.org/2001/XMLSchema#{xsd}"):
+            return None, Problem(Codes.BAD_VALUE_TYPE, f"The @type of the value of '{pdef.name}' "
+                                 f"must be xsd:{xsd or 'string'}.", "Or give the plain value.")
+    return value["@value"], None
+
+
+def _lang_entries(value: Any) -> Iterator[tuple[str | None, Any] | Problem]:
+    """(language, text) pairs of a language string in any of its JSON-LD forms."""
     if isinstance(value, str):
-        texts = [value]
+        yield None, value
+    elif isinstance(value, dict) and "@value" in value:
+        if set(value) - {"@value", "@language"}:
+            yield Problem(Codes.BAD_VALUE_TYPE, "A language value object may only have @value "
+                          "and @language.", "Remove the other keys.")
+            return
+        lang = value.get("@language")
+        if lang is not None and not isinstance(lang, str):
+            yield Problem(Codes.BAD_LANGUAGE, "@language must be a string.", "")
+            return
+        yield lang, value["@value"]
     elif isinstance(value, dict):
-        texts = []
-        for lang, text in value.items():
-            if not _LANGUAGE.match(lang):
-                yield Problem(Codes.BAD_LANGUAGE, f"'{lang}' in '{pdef.name}' is not a language "
-                              "code.", "Use codes such as en, en-US or de.")
-            if not isinstance(text, str):
-                yield Problem(Codes.BAD_VALUE_TYPE, f"The '{lang}' text of '{pdef.name}' must be "
-                              f"a string, not {json_kind(text)}.", "")
+        yield from value.items()
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, list):
+                yield Problem(Codes.BAD_VALUE_TYPE, "Language strings cannot nest arrays.", "")
             else:
-                texts.append(text)
+                yield from _lang_entries(item)
     else:
-        yield Problem(Codes.BAD_VALUE_TYPE, f"'{pdef.name}' must be a string or an object of "
-                      f"language codes to strings, not {json_kind(value)}.",
+        yield Problem(Codes.BAD_VALUE_TYPE, f"A language string cannot be {json_kind(value)}.",
                       'E.g. "Thermostat" or {"en": "Thermostat"}.')
-        return
+
+
+def lang_map(value: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for entry in _lang_entries(value):
+        if isinstance(entry, tuple) and isinstance(entry[1], str):
+            out.setdefault(entry[0] or "en", entry[1])
+    return out
+
+
+def _check_lang_string(pdef: PropDef, value: Any) -> Iterator[Problem]:
+    texts: list[str] = []
+    seen: set[str | None] = set()
+    for entry in _lang_entries(value):
+        if isinstance(entry, Problem):
+            yield entry
+            return
+        lang, text = entry
+        if lang in seen:
+            yield Problem(Codes.DUPLICATE_VALUE, f"'{pdef.name}' has two texts for "
+                          f"{'the default language' if lang is None else repr(lang)}.",
+                          "Give one text per language.")
+        seen.add(lang)
+        if lang is not None and not _LANGUAGE.match(lang):
+            yield Problem(Codes.BAD_LANGUAGE, f"'{lang}' in '{pdef.name}' is not a language "
+                          "code.", "Use codes such as en, en-US or de.")
+        if not isinstance(text, str):
+            yield Problem(Codes.BAD_VALUE_TYPE, f"The '{lang}' text of '{pdef.name}' must be "
+                          f"a string, not {json_kind(text)}.", "")
+        else:
+            texts.append(text)
     for text in texts:
         if pdef.max_length is not None and len(text) > pdef.max_length:
             yield Problem(Codes.STRING_TOO_LONG, f"'{pdef.name}' is {len(text)} characters "
@@ -321,11 +382,9 @@ def _check_lang_string(pdef: PropDef, value: Any) -> Iterator[Problem]:
 
 
 def literal_value(pdef: PropDef, value: Any) -> Any:
-    if isinstance(value, list) and pdef.kind != "langString":
-        value = value[0]
-    if pdef.kind == "langString" and isinstance(value, str):
-        return {"en": value}
-    return value
+    if pdef.kind == "langString":
+        return lang_map(value)
+    return unwrap_value(pdef, value)[0]
 
 
 def check_unique(pdef: PropDef, values: Sequence[Value], ptr: str,

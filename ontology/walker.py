@@ -221,7 +221,7 @@ class Walker:
             return []
         if item in LIMIT_CONTEXTS:
             limit_version, raised = LIMIT_CONTEXTS[item]
-            if item not in self.options.acceptable_limits:
+            if not _accepted(item, self.options.acceptable_limits):
                 return [Problem(Codes.LIMIT_NOT_ACCEPTED,
                                 f"Limit extension '{item}' is not among the limits this parser "
                                 "was told to accept.",
@@ -388,3 +388,8 @@ class Walker:
 
 def relocate(issue: Issue, pointer: str) -> Issue:
     return replace(issue, pointer=pointer)
+
+
+def _accepted(context: str, acceptable: tuple[str, ...]) -> bool:
+    """Limit contexts may be accepted with or without their version (``...:onvif``)."""
+    return context in acceptable or context.rsplit(";", 1)[0] in acceptable
