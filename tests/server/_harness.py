@@ -80,7 +80,7 @@ class InProcessServer:
     def twin_properties(self, twin_id: str) -> dict[str, Any] | None:
         """The twin's properties as GraphQL shows them (None if it does not exist)."""
         data = self.graphql(
-            "query($id: ID!) { twin(id: $id) { id model properties } }", {"id": twin_id}
+            "query($id: String!) { twin(id: $id) { id model properties } }", {"id": twin_id}
         )
         twin = data["twin"]
         return None if twin is None else dict(twin["properties"])
