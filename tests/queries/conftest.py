@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from queries_reference import load
 
-import ontology
 from graph import TwinGraph, open_graph
 from queries import QueryEngine
-
-
-def _install_ontology_fallback() -> None:
-    """TEMPORARY: the store suite's stand-in parser, until ontology.parse_models lands."""
-    if hasattr(ontology, "parse_models"):
-        return
-    path = Path(__file__).parents[1] / "graph" / "graph_fallback.py"
-    spec = importlib.util.spec_from_file_location("graph_fallback", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("graph_fallback", module)
-    spec.loader.exec_module(module)
-    module.install()
-
-
-_install_ontology_fallback()
 
 
 def _neo4j_uri(request: pytest.FixtureRequest) -> str:

@@ -1,0 +1,53 @@
+"""GraphQL over HTTP and WebSocket (graphql-transport-ws), with GraphiQL.
+
+``create_graphql_router(store, auth=...)`` returns a FastAPI router whose
+routes sit at its root: the server includes it with ``prefix="/graphql"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from starlette.requests import HTTPConnection
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from graph.base import TwinGraph
+from queries import QueryEngine
+from server.auth import Authenticator, AuthError, Principal
+from server.graphql.context import GraphQLContext
+from server.graphql.limits import Limits
+from server.graphql.schema import build_schema
+
+__all__ = ["GraphQLContext", "Limits", "create_graphql_router"]
+
+
+def create_graphql_router(
+    store: TwinGraph, *, auth: Authenticator, limits: Limits | None = None
+) -> APIRouter:
+    limits = limits or Limits()
+    engine = QueryEngine(store, max_depth=limits.max_traversal_depth, max_paths=limits.max_paths)
+    schema = build_schema(limits)
+
+    async def context_getter(connection: HTTPConnection) -> GraphQLContext:
+        size = connection.headers.get("content-length")
+        if size is not None and size.isdigit() and int(size) > limits.max_request_bytes:
+            raise HTTPException(
+                413, f"request body of {size} bytes is over the limit max_request_bytes="
+                     f"{limits.max_request_bytes}")
+        principal: Principal | None = None
+        try:
+            principal = auth.authenticate_headers(connection.headers)
+        except AuthError:
+            principal = None  # refused by RoleGate, or resolved from connection_init on WS
+        return GraphQLContext(store=store, engine=engine, auth=auth, limits=limits,
+                              principal=principal)
+
+    router: GraphQLRouter[Any, Any] = GraphQLRouter(
+        schema,
+        context_getter=context_getter,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        graphql_ide="graphiql",
+    )
+    return router

@@ -1,0 +1,88 @@
+"""GraphQL errors with stable ``extensions.code`` values.
+
+Resolvers raise the store's own errors (``graph.errors``), the query layer's
+``QueryError`` or the auth errors; this extension stamps each GraphQL error
+with the code of the exception behind it, so clients branch on
+``extensions.code`` rather than on message text.  Anything unexpected is
+masked as ``INTERNAL`` (and logged) so internals never leak to clients.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from graph.errors import GraphError, ModelError, ValidationError
+
+__all__ = ["ApiError", "ErrorCodes", "error_extensions"]
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error raised by the API layer itself, with its code and optional details."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details
+
+
+def _dtdl_error_details(err: object) -> dict[str, Any]:
+    location = getattr(err, "location", None)
+    out: dict[str, Any] = {
+        "code": getattr(err, "code", None),
+        "message": getattr(err, "message", str(err)),
+        "hint": getattr(err, "hint", None),
+        "dtmi": getattr(err, "dtmi", None),
+        "file": getattr(location, "file", None),
+        "line": getattr(location, "line", None),
+        "column": getattr(location, "column", None),
+    }
+    return out
+
+
+def error_extensions(exc: BaseException) -> dict[str, Any] | None:
+    """``extensions`` for an exception we know, or None for an unexpected one."""
+    code = getattr(exc, "code", None)
+    if isinstance(exc, ModelError):
+        return {"code": exc.code, "errors": [_dtdl_error_details(e) for e in exc.errors]}
+    if isinstance(exc, ValidationError):
+        problems = [{"path": p.path, "message": p.message, "code": p.code} for p in exc.problems]
+        return {"code": exc.code, "problems": problems}
+    if isinstance(exc, ApiError):
+        return {"code": exc.code, **exc.details}
+    if isinstance(exc, GraphError) or isinstance(code, str):
+        return {"code": code}
+    return None
+
+
+class ErrorCodes(MaskErrors):
+    """Adds ``extensions.code`` to every error; masks the unexpected ones."""
+
+    def __init__(self) -> None:
+        super().__init__(error_message="internal error")
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        out: list[GraphQLError] = []
+        for error in errors:
+            original = error.original_error
+            if original is None:  # syntax, validation and limit errors from graphql-core
+                ext = dict(error.extensions or {})
+                ext.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+                error.extensions = ext
+                out.append(error)
+                continue
+            ext = error_extensions(original)
+            if ext is None:
+                log.error("unexpected error in a GraphQL resolver", exc_info=original)
+                masked = self.anonymise_error(error)
+                masked.extensions = {"code": "INTERNAL"}
+                out.append(masked)
+            else:
+                error.extensions = {**(error.extensions or {}), **ext}
+                out.append(error)
+        return out

@@ -1,0 +1,240 @@
+"""The GraphQL schema: queries, mutations and subscriptions over the twin graph.
+
+Roles (server.auth): every operation needs ``reader``; the RoleGate extension
+refuses an operation before it runs when the caller is unknown.  Twin and
+relationship mutations need ``writer``, model mutations ``admin`` (checked in
+the resolvers, so a mixed mutation fails field by field with FORBIDDEN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterator
+from typing import Any
+
+import strawberry
+from graphql import ExecutionResult, GraphQLError
+from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from graph.base import ChangeEvent as StoreEvent
+from queries import Search
+from server.auth import AuthError
+from server.graphql.context import GraphQLContext
+from server.graphql.errors import ApiError, ErrorCodes
+from server.graphql.limits import Limits, limits_rule
+from server.graphql.subscriptions import EventFilter, stream_events
+from server.graphql.types import (
+    Model,
+    PageInfo,
+    Relationship,
+    Twin,
+    TwinConnection,
+    TwinFilterInput,
+    _cap,
+    ctx_of,
+    to_filter,
+)
+
+__all__ = ["build_schema"]
+
+
+@strawberry.input
+class TwinSort:
+    property: str | None = strawberry.field(default=None, description="null sorts by twin id")
+    descending: bool = False
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def twin(self, info: Info, id: str) -> Twin | None:
+        found = ctx_of(info).store.get_twins([id])
+        return Twin(_twin=found[0]) if found else None
+
+    @strawberry.field(description="Search: filter, sort and cursor pagination")
+    def twins(self, info: Info, filter: TwinFilterInput | None = None,
+              sort: TwinSort | None = None, first: int | None = None,
+              after: str | None = None) -> TwinConnection:
+        ctx = ctx_of(info)
+        f = filter or TwinFilterInput()
+        op = Search(to_filter(f.model, f.where, f.id_prefix, f.exact_model),
+                    sort.property if sort else None, bool(sort and sort.descending),
+                    _cap(info, first), after)
+        page = ctx.engine.run(op)
+        twins = {t.id: t for t in ctx.store.get_twins(page.ids)}
+        return TwinConnection(nodes=[Twin(_twin=twins[i]) for i in page.ids if i in twins],
+                              page_info=PageInfo(end_cursor=page.end_cursor,
+                                                 has_next_page=page.has_next))
+
+    @strawberry.field
+    def models(self, info: Info, include_decommissioned: bool = True) -> list[Model]:
+        found = ctx_of(info).store.list_models()
+        return [Model(_info=m) for m in sorted(found, key=lambda m: m.id)
+                if include_decommissioned or not m.decommissioned]
+
+    @strawberry.field
+    def model(self, info: Info, id: str) -> Model | None:
+        from graph.errors import NotFoundError
+
+        try:
+            return Model(_info=ctx_of(info).store.get_model(id))
+        except NotFoundError:
+            return None
+
+
+def _writer(info: Info, action: str) -> GraphQLContext:
+    ctx = ctx_of(info)
+    ctx.require("writer", action)
+    return ctx
+
+
+def _patch(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(op, dict) for op in value):
+        raise ApiError("INVALID_PATCH", "patch must be a JSON Patch: a list of operation objects")
+    return value
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ApiError("BAD_REQUEST", f"{what} must be a JSON object")
+    return value
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def create_twin(self, info: Info, id: str, model: str, properties: JSON | None = None,
+                    replace: bool = False, if_match: str | None = None) -> Twin:
+        ctx = _writer(info, "createTwin")
+        return Twin(_twin=ctx.store.create_twin(id, model, _object(properties, "properties"),
+                                          replace=replace, if_match=if_match))
+
+    @strawberry.mutation(description="Apply an RFC 6902 JSON Patch to the twin's properties")
+    def patch_twin(self, info: Info, id: str, patch: JSON,
+                   if_match: str | None = None) -> Twin:
+        ctx = _writer(info, "patchTwin")
+        return Twin(_twin=ctx.store.patch_twin(id, _patch(patch), if_match=if_match))
+
+    @strawberry.mutation
+    def delete_twin(self, info: Info, id: str, if_match: str | None = None,
+                    cascade: bool = False) -> bool:
+        _writer(info, "deleteTwin").store.delete_twin(id, if_match=if_match, cascade=cascade)
+        return True
+
+    @strawberry.mutation
+    def create_relationship(self, info: Info, source: str, id: str, name: str, target: str,
+                            properties: JSON | None = None, replace: bool = False,
+                            if_match: str | None = None) -> Relationship:
+        ctx = _writer(info, "createRelationship")
+        rel = ctx.store.create_relationship(source, id, name, target,
+                                            _object(properties, "properties"),
+                                            replace=replace, if_match=if_match)
+        return Relationship(_rel=rel)
+
+    @strawberry.mutation
+    def patch_relationship(self, info: Info, source: str, id: str, patch: JSON,
+                           if_match: str | None = None) -> Relationship:
+        ctx = _writer(info, "patchRelationship")
+        return Relationship(_rel=ctx.store.patch_relationship(source, id, _patch(patch),
+                                                         if_match=if_match))
+
+    @strawberry.mutation
+    def delete_relationship(self, info: Info, source: str, id: str,
+                            if_match: str | None = None) -> bool:
+        _writer(info, "deleteRelationship").store.delete_relationship(source, id,
+                                                                       if_match=if_match)
+        return True
+
+    @strawberry.mutation(description="Upload DTDL documents (all or none); errors carry "
+                                     "file/line/column in extensions.errors")
+    def upload_models(self, info: Info, documents: JSON,
+                      names: list[str] | None = None) -> list[Model]:
+        ctx = ctx_of(info)
+        ctx.require("admin", "uploadModels")
+        docs = documents if isinstance(documents, list) else [documents]
+        return [Model(_info=m) for m in ctx.store.add_models(docs, source_names=names or ())]
+
+    @strawberry.mutation
+    def decommission_model(self, info: Info, id: str) -> Model:
+        ctx = ctx_of(info)
+        ctx.require("admin", "decommissionModel")
+        return Model(_info=ctx.store.decommission_model(id))
+
+    @strawberry.mutation
+    def delete_model(self, info: Info, id: str) -> bool:
+        ctx = ctx_of(info)
+        ctx.require("admin", "deleteModel")
+        ctx.store.delete_model(id)
+        return True
+
+
+@strawberry.type
+class ChangeEvent:
+    seq: int
+    kind: str
+    id: str
+    time: str
+    model: str | None
+    source_twin: str | None
+    target_twin: str | None
+    name: str | None
+    patch: JSON
+    data: JSON
+
+    @staticmethod
+    def of(ev: StoreEvent) -> ChangeEvent:
+        data = ev.data
+        if data is not None and hasattr(data, "properties"):
+            data = {"id": getattr(data, "id", ev.id), "properties": dict(data.properties),
+                    "etag": getattr(data, "etag", None)}
+        return ChangeEvent(seq=ev.seq, kind=ev.kind, id=ev.id, time=ev.time, model=ev.model,
+                           source_twin=ev.source_twin, target_twin=ev.target_twin, name=ev.name,
+                           patch=[dict(op) for op in ev.patch], data=data)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Committed changes to twins and relationships "
+                                         "(ingested telemetry included), filtered")
+    async def twin_changes(self, info: Info, twin_id: str | None = None,
+                           model: str | None = None, subtree: str | None = None,
+                           property: str | None = None,
+                           kinds: list[str] | None = None) -> AsyncGenerator[ChangeEvent, None]:
+        ctx = ctx_of(info)
+        ctx.require("reader", "twinChanges")
+        flt = EventFilter(twin_id, model, subtree, property,
+                          frozenset(kinds) if kinds is not None else None)
+        async for ev in stream_events(ctx.store, ctx.engine, flt):
+            if ev is None:
+                raise ApiError("SUBSCRIPTION_OVERFLOW",
+                               "this subscriber fell too far behind and was disconnected")
+            yield ChangeEvent.of(ev)
+
+
+class RoleGate(SchemaExtension):
+    """Refuses every operation of an unauthenticated caller before it runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context.context
+        if isinstance(ctx, GraphQLContext):
+            try:
+                ctx.require("reader", "this operation")
+            except AuthError as exc:
+                self.execution_context.result = ExecutionResult(
+                    data=None,
+                    errors=[GraphQLError(str(exc), extensions={"code": exc.code})],
+                )
+        yield
+
+
+def build_schema(limits: Limits) -> strawberry.Schema:
+    rule = limits_rule(limits)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[RoleGate, lambda: AddValidationRules([rule]), ErrorCodes],
+    )

@@ -1,0 +1,401 @@
+"""The generic GraphQL types: Twin, Relationship, Model, and traversal results.
+
+List fields hydrate their twins with one ``store.get_twins`` call, never one
+call per twin.  Traversal arguments map one to one onto ``queries``
+operations; relationship names are validated there (DTDL name pattern).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from graph import base
+from graph.errors import NotFoundError
+from queries import (
+    Aggregate,
+    Ancestors,
+    Descendants,
+    NearestAncestor,
+    Neighbors,
+    Paths,
+    Predicate,
+    Reach,
+    ShortestPath,
+    Siblings,
+    TwinFilter,
+    make_steps,
+)
+from queries import Path as QPath
+from queries import Reached as QReached
+from queries.base import Operation
+from server.graphql.context import GraphQLContext
+
+__all__ = [
+    "AggregateGroup",
+    "Direction",
+    "FilterOp",
+    "Model",
+    "Neighbor",
+    "PageInfo",
+    "Path",
+    "PropertyFilter",
+    "ReachedTwin",
+    "Relationship",
+    "Twin",
+    "TwinConnection",
+    "TwinFilterInput",
+    "hydrate",
+    "to_filter",
+]
+
+
+def ctx_of(info: Info) -> GraphQLContext:
+    return info.context  # type: ignore[no-any-return]
+
+
+@strawberry.enum
+class Direction(enum.Enum):
+    OUT = "out"
+    IN = "in"
+    BOTH = "both"
+
+
+@strawberry.enum
+class FilterOp(enum.Enum):
+    EQ = "="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    IN = "in"
+    CONTAINS = "contains"
+    STARTS_WITH = "startsWith"
+    EXISTS = "exists"
+
+
+@strawberry.input(description="One predicate on a twin's top-level property.")
+class PropertyFilter:
+    property: str
+    op: FilterOp
+    value: JSON | None = None
+
+
+@strawberry.input
+class TwinFilterInput:
+    model: str | None = strawberry.field(
+        default=None, description="DTMI; matches its descendants too unless exactModel")
+    exact_model: bool = False
+    where: list[PropertyFilter] | None = None
+    id_prefix: str | None = None
+
+
+def to_filter(model: str | None = None, where: Sequence[PropertyFilter] | None = None,
+              id_prefix: str | None = None, exact_model: bool = False) -> TwinFilter:
+    preds = [Predicate(p.property, p.op.value, p.value) for p in where or ()]
+    return TwinFilter(model=model, exact_model=exact_model, where=preds, id_prefix=id_prefix)
+
+
+def run(info: Info, op: Operation[Any]) -> Any:
+    return ctx_of(info).engine.run(op)
+
+
+def hydrate(info: Info, ids: Sequence[str]) -> dict[str, Twin]:
+    """Twins by id, in one store call."""
+    return {t.id: Twin(_twin=t) for t in ctx_of(info).store.get_twins(list(dict.fromkeys(ids)))}
+
+
+def _cap(info: Info, first: int | None) -> int:
+    limits = ctx_of(info).limits
+    size = limits.default_page_size if first is None else first
+    if size < 0 or size > limits.max_page_size:
+        from server.graphql.errors import ApiError
+
+        raise ApiError("PAGE_TOO_LARGE",
+                       f"first={size} is beyond the limit max_page_size={limits.max_page_size}",
+                       limit="max_page_size", max=limits.max_page_size)
+    return size
+
+
+def _reached(info: Info, found: Sequence[QReached], first: int | None) -> list[ReachedTwin]:
+    found = found[: _cap(info, first)]
+    twins = hydrate(info, [r.twin_id for r in found])
+    return [ReachedTwin(depth=r.depth, twin=twins[r.twin_id])
+            for r in found if r.twin_id in twins]
+
+
+@strawberry.type
+class Hop:
+    id: str
+    name: str
+    source: str
+    target: str
+
+
+@strawberry.type
+class Relationship:
+    _rel: strawberry.Private[base.Relationship]
+
+    @strawberry.field
+    def id(self) -> str:
+        return self._rel.id
+
+    @strawberry.field
+    def name(self) -> str:
+        return self._rel.name
+
+    @strawberry.field
+    def source(self) -> str:
+        return self._rel.source
+
+    @strawberry.field
+    def target(self) -> str:
+        return self._rel.target
+
+    @strawberry.field
+    def etag(self) -> str:
+        return self._rel.etag
+
+    @strawberry.field
+    def properties(self) -> JSON:
+        return dict(self._rel.properties)
+
+    @strawberry.field
+    def source_twin(self, info: Info) -> Twin | None:
+        return hydrate(info, [self._rel.source]).get(self._rel.source)
+
+    @strawberry.field
+    def target_twin(self, info: Info) -> Twin | None:
+        return hydrate(info, [self._rel.target]).get(self._rel.target)
+
+
+@strawberry.type
+class ReachedTwin:
+    depth: int
+    twin: Twin
+
+
+@strawberry.type
+class Neighbor:
+    twin: Twin
+    relationship: Hop
+
+
+@strawberry.type
+class Path:
+    length: int
+    ids: list[str]
+    relationships: list[Hop]
+    _twins: strawberry.Private[dict[str, Twin]]
+
+    @strawberry.field
+    def twins(self) -> list[Twin]:
+        return [self._twins[i] for i in self.ids if i in self._twins]
+
+
+def _path(info: Info, path: QPath) -> Path:
+    hops = [Hop(id=h.id, name=h.name, source=h.source, target=h.target) for h in path.hops]
+    return Path(length=path.length, ids=list(path.nodes), relationships=hops,
+                _twins=hydrate(info, path.nodes))
+
+
+@strawberry.type
+class AggregateGroup:
+    model: str | None = strawberry.field(description="null: the total over every model")
+    count: int
+    values: int = strawberry.field(description="how many twins had a numeric value")
+    sum: float
+    min: float | None
+    max: float | None
+    avg: float | None
+
+
+@strawberry.enum
+class AggregateScope(enum.Enum):
+    DESCENDANTS = "descendants"
+    SUBTREE = "subtree"
+    TRAVERSAL = "traversal"
+
+
+@strawberry.type
+class Model:
+    _info: strawberry.Private[base.ModelInfo]
+
+    @strawberry.field
+    def id(self) -> str:
+        return self._info.id
+
+    @strawberry.field
+    def upload_time(self) -> str:
+        return self._info.upload_time
+
+    @strawberry.field
+    def decommissioned(self) -> bool:
+        return self._info.decommissioned
+
+    @strawberry.field
+    def document(self) -> JSON:
+        return dict(self._info.document)
+
+    @strawberry.field
+    def display_name(self) -> JSON:
+        name = self._info.document.get("displayName")
+        return {"en": name} if isinstance(name, str) else name
+
+    @strawberry.field(description="Every interface this one extends, directly or not")
+    def extends(self, info: Info) -> list[str]:
+        return sorted(ctx_of(info).store.registry.ancestors(self._info.id))
+
+    @strawberry.field(description="Flattened contents (own and inherited) by kind")
+    def contents(self, info: Info) -> JSON:
+        iface = ctx_of(info).store.registry.get(self._info.id)
+        if iface is None:
+            return []
+        return [{"name": n, "kind": type(c).__name__, "definedIn": c.defined_in}
+                for n, c in sorted(iface.contents.items())]
+
+
+@strawberry.type
+class PageInfo:
+    end_cursor: str | None
+    has_next_page: bool
+
+
+@strawberry.type
+class TwinConnection:
+    nodes: list[Twin]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A digital twin: the generic view, whatever its model")
+class Twin:
+    _twin: strawberry.Private[base.Twin]
+
+    @strawberry.field
+    def id(self) -> str:
+        return self._twin.id
+
+    @strawberry.field(description="The twin's model DTMI")
+    def model(self) -> str:
+        return self._twin.model
+
+    @strawberry.field
+    def etag(self) -> str:
+        return self._twin.etag
+
+    @strawberry.field(description="Property values and last-known telemetry, components nested")
+    def properties(self) -> JSON:
+        return dict(self._twin.properties)
+
+    @strawberry.field
+    def property(self, name: str) -> JSON | None:
+        return self._twin.properties.get(name)
+
+    @strawberry.field(description="Per top-level name: lastUpdateTime and source")
+    def metadata(self) -> JSON:
+        return {n: {"lastUpdateTime": m.last_update_time, "source": m.source}
+                for n, m in self._twin.metadata.items()}
+
+    @strawberry.field(description="The twin's model")
+    def model_info(self, info: Info) -> Model | None:
+        try:
+            return Model(_info=ctx_of(info).store.get_model(self._twin.model))
+        except NotFoundError:  # a model deleted under a twin: show the twin anyway
+            return None
+
+    @strawberry.field
+    def relationships(self, info: Info, name: str | None = None,
+                      direction: Direction = Direction.OUT) -> list[Relationship]:
+        store = ctx_of(info).store
+        rels: list[base.Relationship] = []
+        if direction in (Direction.OUT, Direction.BOTH):
+            rels += store.list_relationships(self._twin.id, name)
+        if direction in (Direction.IN, Direction.BOTH):
+            rels += [r for r in store.list_incoming(self._twin.id, name)
+                     if direction is Direction.IN or r.source != r.target]
+        return [Relationship(_rel=r) for r in sorted(rels, key=lambda r: (r.source, r.id))]
+
+    @strawberry.field
+    def neighbors(self, info: Info, names: list[str] | None = None,
+                  direction: Direction = Direction.OUT, model: str | None = None,
+                  where: list[PropertyFilter] | None = None,
+                  first: int | None = None) -> list[Neighbor]:
+        op = Neighbors(self._twin.id, make_steps(names, direction.value), to_filter(model, where))
+        found = run(info, op)[: _cap(info, first)]
+        twins = hydrate(info, [n.twin_id for n in found])
+        return [Neighbor(twin=twins[n.twin_id],
+                         relationship=Hop(id=n.hop.id, name=n.hop.name, source=n.hop.source,
+                                          target=n.hop.target))
+                for n in found if n.twin_id in twins]
+
+    @strawberry.field(description="Containers, nearest first")
+    def ancestors(self, info: Info, depth: int | None = None, model: str | None = None,
+                  first: int | None = None) -> list[ReachedTwin]:
+        return _reached(info, run(info, Ancestors(self._twin.id, depth, to_filter(model))), first)
+
+    @strawberry.field(description="What this twin contains, directly or not, by depth")
+    def descendants(self, info: Info, depth: int | None = None, model: str | None = None,
+                    where: list[PropertyFilter] | None = None, include_self: bool = False,
+                    first: int | None = None) -> list[ReachedTwin]:
+        op = Descendants(self._twin.id, depth, to_filter(model, where), include_self)
+        return _reached(info, run(info, op), first)
+
+    @strawberry.field
+    def nearest_ancestor(self, info: Info, model: str) -> ReachedTwin | None:
+        found = run(info, NearestAncestor(self._twin.id, model))
+        reached = _reached(info, [found] if found else [], None)
+        return reached[0] if reached else None
+
+    @strawberry.field
+    def siblings(self, info: Info, model: str | None = None,
+                 first: int | None = None) -> list[Twin]:
+        found = run(info, Siblings(self._twin.id, to_filter(model)))[: _cap(info, first)]
+        twins = hydrate(info, found)
+        return [twins[t] for t in found if t in twins]
+
+    @strawberry.field(description="Distinct twins minHops..maxHops away, with their distance")
+    def expand(self, info: Info, names: list[str] | None = None,
+               direction: Direction = Direction.OUT, min_hops: int = 1,
+               max_hops: int | None = None, model: str | None = None,
+               where: list[PropertyFilter] | None = None,
+               first: int | None = None) -> list[ReachedTwin]:
+        op = Reach(self._twin.id, make_steps(names, direction.value), min_hops, max_hops,
+                   to_filter(model, where))
+        return _reached(info, run(info, op), first)
+
+    @strawberry.field(description="Every path (no relationship twice) of minHops..maxHops")
+    def paths(self, info: Info, names: list[str] | None = None,
+              direction: Direction = Direction.OUT, min_hops: int = 1, max_hops: int = 3,
+              model: str | None = None, where: list[PropertyFilter] | None = None,
+              first: int | None = None) -> list[Path]:
+        op = Paths(self._twin.id, make_steps(names, direction.value), min_hops, max_hops,
+                   to_filter(model, where), _cap(info, first))
+        return [_path(info, p) for p in run(info, op)]
+
+    @strawberry.field(description="A shortest path to another twin over the given names")
+    def path(self, info: Info, to: str, via: list[str] | None = None,
+             direction: Direction = Direction.OUT, max_hops: int | None = None) -> Path | None:
+        found = run(info, ShortestPath(self._twin.id, to, make_steps(via, direction.value),
+                                       max_hops))
+        return None if found is None else _path(info, found)
+
+    @strawberry.field(description="count/sum/min/max/avg of a numeric property, by model")
+    def aggregate(self, info: Info, property: str,
+                  scope: AggregateScope = AggregateScope.DESCENDANTS,
+                  depth: int | None = None, names: list[str] | None = None,
+                  direction: Direction = Direction.OUT) -> list[AggregateGroup]:
+        if scope is AggregateScope.TRAVERSAL:
+            over: Reach | Descendants = Reach(self._twin.id, make_steps(names, direction.value),
+                                              1, depth)
+        else:
+            over = Descendants(self._twin.id, depth,
+                               include_self=scope is AggregateScope.SUBTREE)
+        groups = run(info, Aggregate(over, property))
+        return [AggregateGroup(model=g.model, count=g.count, values=g.values, sum=g.sum,
+                               min=g.min, max=g.max, avg=g.avg) for g in groups]

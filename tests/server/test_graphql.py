@@ -1,0 +1,194 @@
+"""GraphQL over HTTP against an app built from ``create_graphql_router`` (embedded store)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "queries"))
+from queries_reference import BUILDING, ROOM, load
+
+from graph import TwinGraph, open_graph
+from server.auth import Authenticator
+from server.graphql import Limits, create_graphql_router
+
+KEYS = {
+    "r-secret": ("dash", "reader"),
+    "w-secret": ("app", "writer"),
+    "a-secret": ("ops", "admin"),
+}
+READER = {"Authorization": "Bearer r-secret"}
+WRITER = {"X-API-Key": "w-secret"}
+ADMIN = {"Authorization": "Bearer a-secret"}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[TwinGraph]:
+    with open_graph(f"embedded:{tmp_path / 'store'}") as graph:
+        yield load(graph)
+
+
+def make_client(store: TwinGraph, auth: Authenticator, limits: Limits | None = None) -> TestClient:
+    app = FastAPI()
+    app.include_router(create_graphql_router(store, auth=auth, limits=limits), prefix="/graphql")
+    return TestClient(app)
+
+
+@pytest.fixture
+def client(store: TwinGraph) -> TestClient:
+    return make_client(store, Authenticator.from_keys(KEYS))
+
+
+def gql(
+    client: TestClient, query: str, headers: dict[str, str] | None = None, **variables: Any
+) -> dict[str, Any]:
+    resp = client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers=READER if headers is None else headers,
+    )
+    assert resp.status_code == 200, resp.text
+    return resp.json()  # type: ignore[no-any-return]
+
+
+def data(
+    client: TestClient, query: str, headers: dict[str, str] | None = None, **variables: Any
+) -> dict[str, Any]:
+    body = gql(client, query, headers, **variables)
+    assert "errors" not in body, body["errors"]
+    return body["data"]  # type: ignore[no-any-return]
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body["errors"]]
+
+
+def test_twin_with_properties_and_relationships(client: TestClient) -> None:
+    got = data(
+        client,
+        """{ twin(id: "floor1") { id model properties
+        relationships { name target } } }""",
+    )["twin"]
+    assert got["id"] == "floor1"
+    assert got["properties"] == {"name": "Ground", "area": 100.0, "level": 0}
+    assert sorted((r["name"], r["target"]) for r in got["relationships"]) == [
+        ("contains", "room1"),
+        ("contains", "room1"),
+        ("contains", "room2"),
+    ]
+
+
+def test_missing_twin_is_null(client: TestClient) -> None:
+    assert data(client, '{ twin(id: "ghost") { id } }') == {"twin": None}
+
+
+def test_incoming_relationships_and_property(client: TestClient) -> None:
+    got = data(
+        client,
+        """{ twin(id: "room1") { property(name: "area")
+        relationships(direction: IN, name: "isLocatedIn") { source id } } }""",
+    )["twin"]
+    assert got["property"] == 20.0
+    assert [r["source"] for r in got["relationships"]] == ["sens1", "sens2"]
+
+
+def test_traversals_on_a_twin(client: TestClient) -> None:
+    got = data(
+        client,
+        """query($building: String!) { twin(id: "sens1") {
+        ancestors { depth twin { id } }
+        nearestAncestor(model: $building) { depth twin { id properties } }
+        neighbors(names: ["feeds"], direction: BOTH) { twin { id } relationship { id source } }
+        path(to: "sens3", via: ["feeds"]) { length ids twins { id } }
+        siblings { id }
+        paths(names: ["feeds"], maxHops: 2) { ids }
+        expand(names: ["feeds"], minHops: 0) { depth twin { id } }
+    } }""",
+        building=BUILDING,
+    )["twin"]
+    assert [(a["twin"]["id"], a["depth"]) for a in got["ancestors"]] == [
+        ("room1", 1),
+        ("floor1", 2),
+        ("bldg1", 3),
+        ("site1", 4),
+    ]
+    assert got["nearestAncestor"]["twin"]["properties"]["name"] == "Main"
+    assert [(n["twin"]["id"], n["relationship"]["source"]) for n in got["neighbors"]] == [
+        ("sens2", "sens1"),
+        ("sens3", "sens3"),
+    ]
+    assert got["path"] == {
+        "length": 2,
+        "ids": ["sens1", "sens2", "sens3"],
+        "twins": [{"id": "sens1"}, {"id": "sens2"}, {"id": "sens3"}],
+    }
+    assert got["siblings"] == [{"id": "sens2"}]
+    assert [p["ids"] for p in got["paths"]] == [
+        ["sens1", "sens2"],
+        ["sens1", "sens2", "sens2"],
+        ["sens1", "sens2", "sens3"],
+    ]
+    assert [(e["twin"]["id"], e["depth"]) for e in got["expand"]] == [
+        ("sens1", 0),
+        ("sens2", 1),
+        ("sens3", 2),
+    ]
+
+
+def test_descendants_with_filter_and_aggregate(client: TestClient) -> None:
+    got = data(
+        client,
+        """query($room: String) { twin(id: "bldg1") {
+        descendants(model: $room, where: [{property: "temperature", op: GT, value: 26}]) {
+            depth twin { id property(name: "temperature") } }
+        aggregate(property: "area") { model count values sum min max avg }
+    } }""",
+        room=ROOM,
+    )["twin"]
+    assert [(d["twin"]["id"], d["twin"]["property"]) for d in got["descendants"]] == [
+        ("room2", 26.5),
+        ("room3", 27.0),
+    ]
+    total = got["aggregate"][-1]
+    assert total == {
+        "model": None,
+        "count": 9,
+        "values": 4,
+        "sum": 167.5,
+        "min": 12.0,
+        "max": 100.0,
+        "avg": pytest.approx(41.875),
+    }
+
+
+def test_twins_search_sort_and_pages(client: TestClient) -> None:
+    q = """query($after: String, $room: String) { twins(filter: {model: $room},
+        sort: {property: "area"}, first: 2, after: $after) {
+        nodes { id } pageInfo { endCursor hasNextPage } } }"""
+    seen: list[str] = []
+    after = None
+    for _ in range(5):
+        page = data(client, q, after=after, room=ROOM)["twins"]
+        seen += [n["id"] for n in page["nodes"]]
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    assert seen == ["room3", "room1", "room2", "room5", "room4"]
+
+
+def test_models_listed(client: TestClient) -> None:
+    got = data(client, "query($m: String!) { models { id } model(id: $m) { id extends } }", m=ROOM)
+    assert len(got["models"]) == 7
+    assert got["model"] == {"id": ROOM, "extends": ["dtmi:ref:Space;1"]}
+
+
+def test_bad_traversal_argument_has_code(client: TestClient) -> None:
+    body = gql(client, '{ twin(id: "site1") { neighbors(names: ["no spaces"]) { twin { id } } } }')
+    assert codes(body) == ["BAD_QUERY"]
+    assert "DTDL name" in body["errors"][0]["message"]
