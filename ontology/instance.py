@@ -18,8 +18,9 @@ names cannot start with ``$``.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -129,7 +130,10 @@ def _under(key: str | int, problems: Problems, out: list[Problem]) -> None:
         out.append((prefix + sub, code, message))
 
 
-def _did_you_mean(name: str, names: Sequence[str], plural: str) -> str:
+@functools.lru_cache(maxsize=4096)
+def _did_you_mean(name: str, names: tuple[str, ...], plural: str) -> str:
+    # Cached: a misconfigured device repeats the same wrong name in every message,
+    # and difflib is the slowest step of a refusal.
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     if close:
         return "did you mean " + " or ".join(f'"{n}"' for n in close) + "?"
@@ -174,7 +178,7 @@ def _compile_enum(schema: EnumSchema) -> Checker:
 
 def _compile_object(schema: ObjectSchema) -> Checker:
     fields = {f.name: f.schema for f in schema.fields}
-    names = list(fields)
+    names = tuple(fields)
 
     def check(value: Any) -> Problems:
         if type(value) is not dict:
@@ -306,9 +310,9 @@ def _name_table(interface: Interface) -> dict[str, _Entry]:
     return table
 
 
-def _value_names(interface: Interface, allow_telemetry: bool) -> list[str]:
+def _value_names(interface: Interface, allow_telemetry: bool) -> tuple[str, ...]:
     kinds = (Property, Component, Telemetry) if allow_telemetry else (Property, Component)
-    return [n for n, c in interface.contents.items() if isinstance(c, kinds)]
+    return tuple(n for n, c in interface.contents.items() if isinstance(c, kinds))
 
 
 def _check_document(
@@ -440,8 +444,7 @@ def validate_relationship_properties(
         return out
     relationship = interface.contents.get(rel_name)
     if not isinstance(relationship, Relationship):
-        names = list(interface.relationships)
-        hint = _did_you_mean(rel_name, names, "relationships")
+        hint = _did_you_mean(rel_name, tuple(interface.relationships), "relationships")
         message = f'"{rel_name}" is not a relationship of {model_id}; {hint}'
         return [InstanceError("", Codes.UNKNOWN_RELATIONSHIP, message)]
     if not isinstance(props, Mapping):
@@ -452,7 +455,7 @@ def validate_relationship_properties(
         schema = schemas.get(name)
         if schema is None:
             if name[:1] != "$":
-                hint = _did_you_mean(name, list(schemas), "properties")
+                hint = _did_you_mean(name, tuple(schemas), "properties")
                 message = f'"{name}" is not a property of the relationship {rel_name}; {hint}'
                 out.append(InstanceError("/" + _escape(name), Codes.UNKNOWN_NAME, message))
             continue
@@ -479,7 +482,7 @@ def validate_command(
         return out
     cmd = interface.contents.get(command)
     if not isinstance(cmd, Command):
-        hint = _did_you_mean(command, list(interface.commands), "commands")
+        hint = _did_you_mean(command, tuple(interface.commands), "commands")
         message = f'"{command}" is not a command of {model_id}; {hint}'
         return [InstanceError("", Codes.UNKNOWN_COMMAND, message)]
     declared = cmd.response if response else cmd.request
