@@ -1,0 +1,140 @@
+"""REST beside GraphQL, for what is naturally a file: DTDL model upload and listing.
+
+``create_rest_router(store, auth=...)`` returns a router with its full paths
+(``/models``...); FastAPI documents it on the OpenAPI page (``/docs``).
+
+``POST /models`` takes multipart files (``.json`` DTDL documents, each an
+interface or an array of them, and ``.zip`` archives of such files), or a JSON
+body (one document or an array).  The batch is stored as one unit or refused;
+a refusal lists every parser error with file, line and column::
+
+    {"error": {"code": "MODEL_INVALID", "message": "...",
+               "errors": [{"code": "...", "message": "...", "file": "Room.json",
+                           "line": 12, "column": 7, "dtmi": "...", "hint": "..."}]}}
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from graph.base import ModelInfo, TwinGraph
+from graph.errors import GraphError
+from server.auth import Authenticator, AuthError, Principal, Role
+from server.graphql.errors import error_extensions
+
+__all__ = ["MAX_UPLOAD_BYTES", "create_rest_router"]
+
+MAX_UPLOAD_BYTES = 50_000_000  # the whole upload, zips unpacked
+_STATUS = {"NOT_FOUND": 404, "CONFLICT": 409, "IN_USE": 409, "MODEL_INVALID": 422,
+           "PRECONDITION_FAILED": 412, "STORE_UNAVAILABLE": 503}
+
+
+def _error(status: int, code: str, message: str, **details: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **details}}, status)
+
+
+def _graph_error(exc: GraphError) -> JSONResponse:
+    ext = error_extensions(exc) or {"code": exc.code}
+    details = {k: v for k, v in ext.items() if k != "code"}
+    return _error(_STATUS.get(exc.code, 400), exc.code, exc.message, **details)
+
+
+def _model_json(info: ModelInfo) -> dict[str, Any]:
+    return {"id": info.id, "uploadTime": info.upload_time,
+            "decommissioned": info.decommissioned, "document": info.document}
+
+
+def _unpack(name: str, raw: bytes, budget: list[int]) -> list[tuple[str, bytes]]:
+    """(file name, text) of each DTDL document in an upload; zips are opened."""
+    if not zipfile.is_zipfile(io.BytesIO(raw)):
+        return [(name, raw)]
+    out: list[tuple[str, bytes]] = []
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for entry in archive.infolist():
+            if entry.is_dir() or not entry.filename.lower().endswith(".json"):
+                continue
+            budget[0] -= entry.file_size  # declared size: refuse zip bombs before reading
+            if budget[0] < 0:
+                raise HTTPException(413, f"the upload unpacks to more than {MAX_UPLOAD_BYTES} "
+                                         "bytes")
+            out.append((f"{name}/{entry.filename}", archive.read(entry)))
+    return out
+
+
+def create_rest_router(store: TwinGraph, *, auth: Authenticator) -> APIRouter:
+    def principal_with(role: Role) -> Any:
+        def dependency(request: Request) -> Principal:
+            try:
+                principal = auth.authenticate_headers(request.headers)
+                auth.require(principal, role, f"{request.method} {request.url.path}")
+            except AuthError as exc:
+                raise HTTPException(exc.status, {"code": exc.code, "message": str(exc)}) from exc
+            return principal
+
+        return Depends(dependency)
+
+    router = APIRouter(tags=["models"])
+
+    @router.get("/models", summary="List the stored models")
+    def list_models(_: Annotated[Principal, principal_with("reader")]) -> list[dict[str, Any]]:
+        return [_model_json(m) for m in sorted(store.list_models(), key=lambda m: m.id)]
+
+    @router.get("/models/{dtmi}", summary="One model's DTDL document")
+    def get_model(dtmi: str, _: Annotated[Principal, principal_with("reader")]) -> Any:
+        try:
+            return _model_json(store.get_model(dtmi))
+        except GraphError as exc:
+            return _graph_error(exc)
+
+    @router.post("/models", status_code=201,
+                 summary="Upload DTDL files (.json or .zip) or a JSON body, as one batch")
+    async def upload_models(
+        request: Request,
+        _: Annotated[Principal, principal_with("admin")],
+        files: Annotated[list[UploadFile] | None, File()] = None,
+    ) -> Any:
+        sources: list[tuple[str, bytes]] = []
+        budget = [MAX_UPLOAD_BYTES]
+        if files:
+            for upload in files:
+                raw = await upload.read(MAX_UPLOAD_BYTES + 1)
+                budget[0] -= len(raw)
+                if budget[0] < 0:
+                    return _error(413, "TOO_LARGE", f"upload over {MAX_UPLOAD_BYTES} bytes")
+                sources += _unpack(upload.filename or "upload.json", raw, budget)
+        else:
+            raw = await request.body()
+            if len(raw) > MAX_UPLOAD_BYTES:
+                return _error(413, "TOO_LARGE", f"upload over {MAX_UPLOAD_BYTES} bytes")
+            if raw.strip():
+                sources.append(("request body", raw))
+        if not sources:
+            return _error(400, "BAD_REQUEST", "no DTDL documents: send .json/.zip files or JSON")
+        texts = [text.decode("utf-8", errors="replace") for _, text in sources]
+        try:
+            added = store.add_models(texts, source_names=[n for n, _ in sources])
+        except GraphError as exc:
+            return _graph_error(exc)
+        return [_model_json(m) for m in added]
+
+    @router.post("/models/{dtmi}/decommission", summary="Decommission a model")
+    def decommission(dtmi: str, _: Annotated[Principal, principal_with("admin")]) -> Any:
+        try:
+            return _model_json(store.decommission_model(dtmi))
+        except GraphError as exc:
+            return _graph_error(exc)
+
+    @router.delete("/models/{dtmi}", status_code=204, summary="Delete an unused model")
+    def delete(dtmi: str, _: Annotated[Principal, principal_with("admin")]) -> Any:
+        try:
+            store.delete_model(dtmi)
+        except GraphError as exc:
+            return _graph_error(exc)
+        return None
+
+    return router
