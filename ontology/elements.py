@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ontology.locations import SourceText
+from ontology.metamodel import PropDef
 
 __all__ = ["Builtin", "Element", "Ref", "Value"]
 
@@ -51,6 +52,7 @@ class Ref:
     pointer: str
     expected: str  # the class the property's range requires
     owner: Element | None = None
+    prop: PropDef | None = None  # the property holding the reference
 
 
 @dataclass(slots=True, eq=False)

@@ -47,6 +47,7 @@ from ontology.values import (
     Problem,
     Problems,
     describe,
+    escape_pointer,
     primitive_term,
 )
 
@@ -118,14 +119,8 @@ def _compile(schema: Schema) -> Checker:
 # ------------------------------------------------------------------ one compiler per schema kind
 
 
-def _escape(key: str) -> str:
-    if "~" in key or "/" in key:
-        return key.replace("~", "~0").replace("/", "~1")
-    return key
-
-
 def _under(key: str | int, problems: Problems, out: list[Problem]) -> None:
-    prefix = f"/{key}" if type(key) is int else "/" + _escape(key)  # type: ignore[arg-type]
+    prefix = f"/{key}" if type(key) is int else "/" + escape_pointer(key)
     for sub, code, message in problems:
         out.append((prefix + sub, code, message))
 
@@ -181,15 +176,15 @@ def _compile_object(schema: ObjectSchema) -> Checker:
     names = tuple(fields)
 
     def check(value: Any) -> Problems:
-        if type(value) is not dict:
+        if type(value) is not dict and not isinstance(value, Mapping):
             return (("", Codes.WRONG_TYPE, f"expected an object, got {describe(value)}"),)
         out: list[Problem] = []
         for key, item in value.items():
             field_schema = fields.get(key)
             if field_schema is None:
-                hint = _did_you_mean(key, names, "fields")
+                hint = _did_you_mean(str(key), names, "fields")
                 message = f'the object has no field "{key}"; {hint}'
-                out.append(("/" + _escape(key), Codes.UNKNOWN_FIELD, message))
+                out.append(("/" + escape_pointer(key), Codes.UNKNOWN_FIELD, message))
                 continue
             # Looked up per call rather than bound at compile time: v4 schemas may refer
             # to themselves, and binding eagerly would recurse for ever.
@@ -209,17 +204,17 @@ def _compile_map(schema: MapSchema) -> Checker:
     value_schema = schema.value_schema
 
     def check(value: Any) -> Problems:
-        if type(value) is not dict:
+        if type(value) is not dict and not isinstance(value, Mapping):
             return (("", Codes.WRONG_TYPE, f"expected a map (an object), got {describe(value)}"),)
         out: list[Problem] = []
         value_checker = checker_for(value_schema)
         for key, item in value.items():
-            if _MAP_KEY.fullmatch(key) is None:
+            if type(key) is not str or _MAP_KEY.fullmatch(key) is None:
                 message = (
                     f'the map key "{key}" must start with a letter and hold only letters, '
                     "digits and underscores (not ending with an underscore)"
                 )
-                out.append(("/" + _escape(key), Codes.BAD_MAP_KEY, message))
+                out.append(("/" + escape_pointer(key), Codes.BAD_MAP_KEY, message))
                 continue
             problems = value_checker(item)
             if problems:
@@ -233,7 +228,7 @@ def _compile_array(schema: ArraySchema) -> Checker:
     element_schema = schema.element_schema
 
     def check(value: Any) -> Problems:
-        if type(value) is not list:
+        if type(value) is not list and type(value) is not tuple:
             return (("", Codes.WRONG_TYPE, f"expected an array, got {describe(value)}"),)
         out: list[Problem] = []
         element_checker = checker_for(element_schema)
@@ -324,7 +319,7 @@ def _check_document(
     allow_read_only: bool,
     out: list[InstanceError],
 ) -> None:
-    if type(document) is not dict:
+    if type(document) is not dict and not isinstance(document, Mapping):
         message = f"expected an object of values of {interface.id}, got {describe(document)}"
         out.append(InstanceError(path, Codes.WRONG_TYPE, message))
         return
@@ -332,17 +327,17 @@ def _check_document(
     for name, value in document.items():
         entry = table.get(name)
         if entry is None:
-            if name[:1] == "$":
+            if type(name) is str and name[:1] == "$":
                 continue
-            hint = _did_you_mean(name, _value_names(interface, allow_telemetry), "names")
+            hint = _did_you_mean(str(name), _value_names(interface, allow_telemetry), "names")
             what = (
                 "property, telemetry or component" if allow_telemetry else "property or component"
             )
             message = f'"{name}" is not a {what} of {interface.id}; {hint}'
-            out.append(InstanceError(f"{path}/{_escape(name)}", Codes.UNKNOWN_NAME, message))
+            out.append(InstanceError(f"{path}/{escape_pointer(name)}", Codes.UNKNOWN_NAME, message))
             continue
         kind, content, checker = entry
-        where = f"{path}/{_escape(name)}"
+        where = f"{path}/{escape_pointer(name)}"
         if kind == _PROPERTY:
             if not allow_read_only and not content.writable:
                 message = (
@@ -383,13 +378,6 @@ def _check_document(
             out.extend(_errors(problems, where))
 
 
-def _as_dict(document: Any) -> Any:
-    # The checks test type() is dict for speed; other mappings are copied once.
-    if type(document) is not dict and isinstance(document, Mapping):
-        return dict(document)
-    return document
-
-
 def _interface(
     registry: ModelRegistry, model_id: str, out: list[InstanceError]
 ) -> Interface | None:
@@ -417,9 +405,7 @@ def validate_twin(
     out: list[InstanceError] = []
     interface = _interface(registry, model_id, out)
     if interface is not None:
-        _check_document(
-            registry, interface, _as_dict(properties), "", allow_telemetry, allow_read_only, out
-        )
+        _check_document(registry, interface, properties, "", allow_telemetry, allow_read_only, out)
     return out
 
 
@@ -430,7 +416,7 @@ def validate_telemetry(
     out: list[InstanceError] = []
     interface = _interface(registry, model_id, out)
     if interface is not None:
-        _check_document(registry, interface, _as_dict(payload), "", True, True, out)
+        _check_document(registry, interface, payload, "", True, True, out)
     return out
 
 
@@ -454,12 +440,12 @@ def validate_relationship_properties(
     for name, value in props.items():
         schema = schemas.get(name)
         if schema is None:
-            if name[:1] != "$":
-                hint = _did_you_mean(name, tuple(schemas), "properties")
+            if type(name) is not str or name[:1] != "$":
+                hint = _did_you_mean(str(name), tuple(schemas), "properties")
                 message = f'"{name}" is not a property of the relationship {rel_name}; {hint}'
-                out.append(InstanceError("/" + _escape(name), Codes.UNKNOWN_NAME, message))
+                out.append(InstanceError("/" + escape_pointer(name), Codes.UNKNOWN_NAME, message))
             continue
-        out.extend(validate_value(schema, value, "/" + _escape(name)))
+        out.extend(validate_value(schema, value, "/" + escape_pointer(name)))
     return out
 
 

@@ -58,6 +58,9 @@ class PropDef:
     values: tuple[str, ...] = ()  # for references restricted to named instances
     id_required: bool = False  # inline values must carry an @id
     unique_by: tuple[str, ...] = ()  # properties that must be unique among the values
+    # Element values may be written in an older DTDL version (nested @context), unless
+    # the property needs the same version as its owner.
+    same_version: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +165,8 @@ def _build(version: int) -> Metamodel:
                     max_count=300 if v2 else None, unique_by=("name",)),
             PropDef("extends", "element", "Interface", plural=True,
                     max_count=2 if v2 else None, id_required=True),
-            PropDef("schemas", "element", "ComplexSchema", plural=True, id_required=True),
+            PropDef("schemas", "element", "ComplexSchema", plural=True, id_required=True,
+                    same_version=True),
         ], False, True),
         ("Content", "NamedEntity", True, [], False, False),
         ("Telemetry", "Content", False, [_schema()], False, False),
@@ -171,8 +175,8 @@ def _build(version: int) -> Metamodel:
         ("Command", "Content", False, [
             PropDef("commandType", "element", "CommandType", max_count=1,
                     values=("asynchronous", "synchronous"), id_required=True),
-            PropDef("request", "element", payload_classes[0], max_count=1),
-            PropDef("response", "element", payload_classes[-1], max_count=1),
+            PropDef("request", "element", payload_classes[0], max_count=1, same_version=True),
+            PropDef("response", "element", payload_classes[-1], max_count=1, same_version=True),
         ], False, False),
         ("CommandType", "Entity", False, [], False, True),
         ("SchemaField", "NamedEntity", True, [_schema()], False, False),
@@ -199,7 +203,7 @@ def _build(version: int) -> Metamodel:
         ("Enum", "ComplexSchema", False, [
             PropDef("enumValues", "element", "EnumValue", plural=True,
                     min_count=1 if v2 else 0, max_count=100 if v2 else None,
-                    unique_by=("name", "enumValue")),
+                    unique_by=("name", "enumValue"), same_version=True),
             PropDef("valueSchema", "element", "PrimitiveSchema", min_count=1, max_count=1,
                     values=("integer", "string"), id_required=True),
         ], False, False),
@@ -207,8 +211,9 @@ def _build(version: int) -> Metamodel:
             PropDef("enumValue", "literal", min_count=1, max_count=1),
         ], True, False),
         ("Map", "ComplexSchema", False, [
-            PropDef("mapKey", "element", "MapKey", min_count=1, max_count=1),
-            PropDef("mapValue", "element", "MapValue", min_count=1, max_count=1),
+            PropDef("mapKey", "element", "MapKey", min_count=1, max_count=1, same_version=True),
+            PropDef("mapValue", "element", "MapValue", min_count=1, max_count=1,
+                    same_version=True),
         ], False, False),
         ("MapKey", "NamedEntity", False, [
             PropDef("schema", "element", "String", min_count=1, max_count=1,
@@ -217,7 +222,7 @@ def _build(version: int) -> Metamodel:
         ("MapValue", "SchemaField", False, [], True, False),
         ("Object", "ComplexSchema", False, [
             PropDef("fields", "element", "Field", plural=True, min_count=1 if v2 else 0,
-                    max_count=30 if v2 else None, unique_by=("name",)),
+                    max_count=30 if v2 else None, unique_by=("name",), same_version=True),
         ], False, False),
         ("Field", "SchemaField", False, [], True, False),
     ]

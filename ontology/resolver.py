@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
 from ontology.model import Interface
-from ontology.rules import Problem
+from ontology.rules import Problem, check_version
 from ontology.walker import Issue, Walker
 
 __all__ = ["Resolver"]
@@ -58,7 +58,18 @@ class Resolver:
         mm_cls_ok = self._class_ok
         for ref in self.walker.refs:
             el = self.walker.by_id.get(ref.target)
-            if el is not None and not mm_cls_ok(el, ref.expected):
+            if el is not None and ref.prop is not None and ref.owner is not None:
+                for problem in check_version(ref.prop, ref.owner, el.version):
+                    self.issue(ref, problem, ref.target)
+            if el is not None and el.version >= 3 and el.cls != "Interface" and ref.owner \
+                    and _partition(el) is not _partition(ref.owner):
+                self.issue(ref, Problem(
+                    Codes.WRONG_REFERENCE_CLASS,
+                    f"'{ref.target}' is defined inside another Interface and cannot be "
+                    "referenced from here.",
+                    "Only Interfaces can be referenced across interfaces; define the element "
+                    "in this Interface's schemas or inline."), ref.target)
+            elif el is not None and not mm_cls_ok(el, ref.expected):
                 self.issue(ref, Problem(
                     Codes.WRONG_REFERENCE_CLASS,
                     f"'{ref.target}' is a {el.cls}, but a {ref.expected} is expected here.",
@@ -121,8 +132,24 @@ class Resolver:
                                        f"'{el.id}' has {depth} levels of extends; DTDL "
                                        f"v{el.version} allows {mm.max_extends_depth}.",
                                        "Flatten the hierarchy."), el.id)
+            total = mm.max_extends_total
+            if total is not None and len(self.ancestors(el)) > total:
+                self.issue(el, Problem(Codes.TOO_MANY_ELEMENTS,
+                                       f"'{el.id}' extends {len(self.ancestors(el))} interfaces "
+                                       f"directly or indirectly; DTDL v{el.version} allows "
+                                       f"{total}.", "Reduce the inheritance hierarchy."), el.id)
             self._check_inherited_names(el)
         return cyclic
+
+    def ancestors(self, el: Element) -> set[int]:
+        seen: set[int] = set()
+        stack = self.bases(el)
+        while stack:
+            base = stack.pop()
+            if id(base) not in seen:
+                seen.add(id(base))
+                stack.extend(self.bases(base))
+        return seen
 
     def _cycle(self, el: Element, path: list[Element], on_path: set[int]) -> bool:
         if id(el) in on_path:
@@ -292,3 +319,11 @@ def _mm(el: Element):  # type: ignore[no-untyped-def]
     from ontology.metamodel import metamodel_for
 
     return metamodel_for(el.version)
+
+
+def _partition(el: Element) -> Element | None:
+    """The Interface an element belongs to (DTDL v3+ partitions models by Interface)."""
+    walk: Element | None = el
+    while walk is not None and walk.cls != "Interface":
+        walk = walk.parent
+    return walk

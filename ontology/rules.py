@@ -97,8 +97,11 @@ def _undefined_allowed(kind: str, as_cotype: bool, mm: Metamodel, tenable: bool)
 # ---------------------------------------------------------------------- identifiers
 
 
+ABSENT = object()  # marks a missing key, as opposed to an explicit null
+
+
 def check_id(raw: Any, cls: str, mm: Metamodel, required: bool) -> Iterator[Problem]:
-    if raw is None:
+    if raw is ABSENT:
         if required:
             yield Problem(Codes.MISSING_ID, f"This {cls} has no @id.",
                           f'Give it an identifier, e.g. "@id": "dtmi:com:example:{cls};1".')
@@ -205,6 +208,11 @@ def classify_types(raw: Any, expected: str, scope: Scope,
 
 def check_unknown_property(key: str, term: str, cls: str, mm: Metamodel,
                            tenable: bool) -> Iterator[Problem]:
+    """A key the element's class does not define.
+
+    Under an undefined (allowed) extension context, a key may belong to an undefined
+    co-type, so ``tenable`` is true only when the element has such a co-type.
+    """
     if key.startswith("@"):
         yield Problem(Codes.KEYWORD_NOT_ALLOWED, f"'{key}' is not allowed in a DTDL element.",
                       "Only @context, @id and @type are used; remove it.")
@@ -249,6 +257,8 @@ def check_count(pdef: PropDef, items: Sequence[Any], as_list: bool) -> Iterator[
 
 def check_literal(pdef: PropDef, value: Any, mm: Metamodel) -> Iterator[Problem]:
     """Datatype, length, pattern and range of a literal property value."""
+    if isinstance(value, list) and not value:
+        return  # an empty array is the same as leaving the property out
     if pdef.kind != "langString":
         value, problem = unwrap_value(pdef, value)
         if problem is not None:
@@ -303,8 +313,11 @@ def unwrap_value(pdef: PropDef, value: Any) -> tuple[Any, Problem | None]:
     """Unwrap a JSON-LD value object ``{"@value": v, "@type": "xsd:..."}`` to ``v``."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    if not isinstance(value, dict) or "@value" not in value:
+    if not isinstance(value, dict) or "@value" not in value or pdef.kind == "dtmi":
         return value, None
+    if isinstance(value["@value"], list | dict):
+        return None, Problem(Codes.BAD_VALUE_TYPE, f"The @value of '{pdef.name}' must be a "
+                             f"plain value, not {json_kind(value['@value'])}.", "")
     if set(value) - {"@value", "@type"}:
         return None, Problem(Codes.BAD_VALUE_TYPE, f"The value object of '{pdef.name}' has "
                              "keys other than @value and @type.", "Remove the extra keys.")
@@ -312,18 +325,19 @@ def unwrap_value(pdef: PropDef, value: Any) -> tuple[Any, Problem | None]:
         dtype = value["@type"]
         if isinstance(dtype, list) and len(dtype) == 1:
             dtype = dtype[0]
-        xsd = _XSD.get(pdef.kind)
-        if xsd is None or dtype not in (f"xsd:{xsd}", f"http://www.w3.org/2001/XMLSchema#{xsd}"):
+        xsds = ("integer", "string") if pdef.kind == "literal" else (_XSD.get(pdef.kind, ""),)
+        xsd = xsds[0]
+        if not any(dtype in (f"xsd:{x}", f"http://www.w3.org/2001/XMLSchema#{x}") for x in xsds):
             return None, Problem(Codes.BAD_VALUE_TYPE, f"The @type of the value of '{pdef.name}' "
                                  f"must be xsd:{xsd or 'string'}.", "Or give the plain value.")
     return value["@value"], None
 
 
-def _lang_entries(value: Any) -> Iterator[tuple[str | None, Any] | Problem]:
+def _lang_entries(value: Any, in_array: bool = False) -> Iterator[tuple[str | None, Any] | Problem]:
     """(language, text) pairs of a language string in any of its JSON-LD forms."""
     if isinstance(value, str):
         yield None, value
-    elif isinstance(value, dict) and "@value" in value:
+    elif isinstance(value, dict) and "@value" in value and in_array:
         if set(value) - {"@value", "@language"}:
             yield Problem(Codes.BAD_VALUE_TYPE, "A language value object may only have @value "
                           "and @language.", "Remove the other keys.")
@@ -333,14 +347,11 @@ def _lang_entries(value: Any) -> Iterator[tuple[str | None, Any] | Problem]:
             yield Problem(Codes.BAD_LANGUAGE, "@language must be a string.", "")
             return
         yield lang, value["@value"]
-    elif isinstance(value, dict):
+    elif isinstance(value, dict) and not in_array and "@value" not in value:
         yield from value.items()
-    elif isinstance(value, list):
+    elif isinstance(value, list) and not in_array:
         for item in value:
-            if isinstance(item, list):
-                yield Problem(Codes.BAD_VALUE_TYPE, "Language strings cannot nest arrays.", "")
-            else:
-                yield from _lang_entries(item)
+            yield from _lang_entries(item, in_array=True)
     else:
         yield Problem(Codes.BAD_VALUE_TYPE, f"A language string cannot be {json_kind(value)}.",
                       'E.g. "Thermostat" or {"en": "Thermostat"}.')
@@ -362,9 +373,10 @@ def _check_lang_string(pdef: PropDef, value: Any) -> Iterator[Problem]:
             yield entry
             return
         lang, text = entry
+        lang = lang or "en"  # text without a language is in the default language, English
         if lang in seen:
             yield Problem(Codes.DUPLICATE_VALUE, f"'{pdef.name}' has two texts for "
-                          f"{'the default language' if lang is None else repr(lang)}.",
+                          f"language {lang!r}.",
                           "Give one text per language.")
         seen.add(lang)
         if lang is not None and not _LANGUAGE.match(lang):
@@ -402,6 +414,18 @@ def check_unique(pdef: PropDef, values: Sequence[Value], ptr: str,
                               f"{v.pointer}/{prop}")
             else:
                 seen[key] = i
+
+
+def check_version(pdef: PropDef, owner: Element, version: int) -> Iterator[Problem]:
+    """A nested element (or referenced one) in another DTDL version than its owner."""
+    if version == owner.version or (version < owner.version and not pdef.same_version):
+        return
+    allowed = (f"DTDL v{owner.version}" if pdef.same_version else
+               f"DTDL v{owner.version} or older")
+    yield Problem(Codes.VERSION_NOT_ALLOWED,
+                  f"'{pdef.name}' of a DTDL v{owner.version} {owner.cls} cannot hold a "
+                  f"DTDL v{version} element; it needs {allowed}.",
+                  "Change the nested @context to a matching DTDL version.")
 
 
 def must_be_term(pdef: PropDef) -> Problem:

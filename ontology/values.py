@@ -15,7 +15,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, Final
 
@@ -28,6 +28,7 @@ __all__ = [
     "Problems",
     "check_primitive",
     "describe",
+    "escape_pointer",
     "is_date",
     "is_datetime",
     "is_duration",
@@ -79,7 +80,7 @@ def describe(value: Any) -> str:
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return 'the string "' + shown.replace('"', '\\"') + '"'
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return "an object"
     if isinstance(value, list | tuple):
         return f"an array of {len(value)} item{'' if len(value) == 1 else 's'}"
@@ -224,7 +225,7 @@ def _check_decimal(value: Any) -> Problems:
 # ------------------------------------------------------------------ objects: scaledDecimal, GeoJSON
 
 
-def _check_fields(value: dict[str, Any], checkers: dict[str, Checker], what: str) -> Problems:
+def _check_fields(value: Mapping[str, Any], checkers: dict[str, Checker], what: str) -> Problems:
     """Check an object's fields; every field of ``checkers`` is required, no other allowed."""
     problems: list[Problem] = []
     for name in checkers:
@@ -237,24 +238,28 @@ def _check_fields(value: dict[str, Any], checkers: dict[str, Checker], what: str
                 continue  # GeoJSON's optional bounding box
             allowed = ", ".join(f'"{n}"' for n in checkers)
             problems.append(
-                ("/" + _escape(name), Codes.UNKNOWN_FIELD, f"{what} has only the fields {allowed}")
+                (
+                    "/" + escape_pointer(name),
+                    Codes.UNKNOWN_FIELD,
+                    f"{what} has only the fields {allowed}",
+                )
             )
             continue
         for sub, code, message in checker(item):
-            problems.append(("/" + _escape(name) + sub, code, message))
+            problems.append(("/" + escape_pointer(name) + sub, code, message))
     return tuple(problems)
 
 
 def _check_scaled_decimal(value: Any) -> Problems:
     what = 'a scaledDecimal ({"scale": <short>, "value": "<decimal>"})'
-    if type(value) is not dict:
+    if type(value) is not dict and not isinstance(value, Mapping):
         return _wrong(what, value)
     return _check_fields(value, _SCALED_DECIMAL_FIELDS, "a scaledDecimal")
 
 
 def _check_position(value: Any) -> Problems:
     expected = "a GeoJSON position [longitude, latitude] or [longitude, latitude, altitude]"
-    if type(value) is not list or not 2 <= len(value) <= 3:
+    if type(value) not in (list, tuple) or not 2 <= len(value) <= 3:
         return _wrong(expected, value)
     for index, number in enumerate(value):
         if type(number) not in (int, float) or not math.isfinite(number):
@@ -268,7 +273,7 @@ def _check_position(value: Any) -> Problems:
 
 def _array_of(item: Checker, minimum: int, expected: str) -> Checker:
     def check(value: Any) -> Problems:
-        if type(value) is not list or len(value) < minimum:
+        if type(value) not in (list, tuple) or len(value) < minimum:
             return _wrong(expected, value)
         problems: list[Problem] = []
         for index, element in enumerate(value):
@@ -298,7 +303,7 @@ def _geojson_checker(geometry: str, coordinates: Checker) -> Checker:
     expected = f'{what} ({{"type": "{geometry}", "coordinates": [...]}})'
 
     def check(value: Any) -> Problems:
-        if type(value) is not dict:
+        if type(value) is not dict and not isinstance(value, Mapping):
             return _wrong(expected, value)
         return _check_fields(value, fields, what)
 
@@ -312,8 +317,10 @@ def _type_is(geometry: str) -> Checker:
     return check
 
 
-def _escape(key: str) -> str:
-    """A JSON pointer reference token (RFC 6901)."""
+def escape_pointer(key: object) -> str:
+    """A key as a JSON pointer reference token (RFC 6901)."""
+    if type(key) is not str:
+        key = str(key)  # JSON keys are strings, but other decoders may give ints or bytes
     if "~" in key or "/" in key:
         return key.replace("~", "~0").replace("/", "~1")
     return key

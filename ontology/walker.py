@@ -25,7 +25,7 @@ from ontology.extensions import (
     core_context_version,
 )
 from ontology.locations import SourceText, escape_pointer_token
-from ontology.metamodel import Metamodel, PropDef, metamodel_for, with_limits
+from ontology.metamodel import Metamodel, PropDef, dtmi_pattern, metamodel_for, with_limits
 from ontology.rules import Problem
 
 __all__ = ["Issue", "Scope", "WalkOptions", "Walker"]
@@ -147,7 +147,7 @@ class Walker:
         undefined = outer.undefined_allowed if outer else False
         limits: dict[str, int] = {}
         problems: list[Problem] = []
-        if not items:
+        if not items and outer is None:
             problems.append(Problem(Codes.BAD_CONTEXT, "@context is an empty array.",
                                     'Give the DTDL context, e.g. "dtmi:dtdl:context;3".'))
         for i, item in enumerate(items):
@@ -165,19 +165,9 @@ class Walker:
                                             f"'{item}' is not a DTDL version this parser knows.",
                                             "Use dtmi:dtdl:context;2, ;3 or ;4.", iptr))
                     continue
-                if version is not None and core != version:
-                    problems.append(Problem(Codes.BAD_CONTEXT,
-                                            f"@context names DTDL version {core} inside a "
-                                            f"version {version} document.",
-                                            "Use one DTDL version throughout a document.", iptr))
-                    continue
-                if outer is None and i != 0 and core >= 3:
-                    problems.append(Problem(Codes.BAD_CONTEXT,
-                                            "The DTDL context must come first in @context.",
-                                            f"Move '{item}' to the start of the array.", iptr))
-                version = core
+                version = core  # a later DTDL context overrides an earlier one
                 continue
-            if version is None:
+            if version is None:  # an extension needs to know which DTDL it extends
                 problems.append(Problem(Codes.BAD_CONTEXT,
                                         f"@context starts with '{item}' instead of the DTDL "
                                         "context.",
@@ -232,7 +222,7 @@ class Walker:
                                 "Remove it or change the DTDL version.", ptr)]
             limits.update(raised)
             return []
-        if not metamodel_for(version).id_pattern.match(item) and not item.startswith("http"):
+        if not dtmi_pattern(2).match(item):  # context identifiers always carry a version
             return [Problem(Codes.BAD_CONTEXT, f"'{item}' is not a valid context identifier.",
                             "Extension contexts are DTMIs with a version, e.g. "
                             "dtmi:com:example:context;1.", ptr)]
@@ -259,7 +249,7 @@ class Walker:
         cls, cotypes, semantic = self._types(obj, ptr, source, scope, expected)
         if cls is None:
             return None
-        raw_id = obj.get("@id")
+        raw_id = obj.get("@id", rules.ABSENT)
         dtmi = raw_id if isinstance(raw_id, str) else None
         el = Element(cls, dtmi, mm.version, source, ptr, cotypes=cotypes, raw=obj,
                      parent=parent, parent_prop=parent_prop)
@@ -270,6 +260,7 @@ class Walker:
             self._register(el)
         cdef = mm.classes[cls]
         adjuncts = [a for a in (scope.adjunct(t) for t in cotypes) if a is not None]
+        undefined_cotypes = [t for t in cotypes if t not in semantic and scope.adjunct(t) is None]
         present: set[str] = set()
         for key, value in obj.items():
             if key in _KEYWORDS:
@@ -282,6 +273,8 @@ class Walker:
                                      "as an IRI).", "Keep one of them.")], source, kptr, dtmi)
                 continue
             pdef = cdef.props.get(name)
+            if pdef is not None and value == []:
+                continue  # an empty array is the same as leaving the property out
             if pdef is not None:
                 present.add(name)
                 self._property(el, pdef, value, kptr, scope)
@@ -296,7 +289,8 @@ class Walker:
                 self.report(rules.check_literal(adj_prop, value, mm), source, kptr, dtmi)
                 el.extensions[name] = value
                 continue
-            self.report(rules.check_unknown_property(key, name, cls, mm, scope.undefined_allowed),
+            tenable = scope.undefined_allowed and (mm.version == 2 or undefined_cotypes)
+            self.report(rules.check_unknown_property(key, name, cls, mm, tenable),
                         source, kptr, dtmi)
             el.extensions[key] = value
         self.report(rules.check_required(cdef, present, obj, ptr), source, ptr, dtmi)
@@ -358,6 +352,8 @@ class Walker:
                 child = self._element(item, iptr, el.source, scope, pdef.range or "Entity", el,
                                       pdef.name, id_required=pdef.id_required)
                 if child is not None:
+                    self.report(rules.check_version(pdef, el, child.version), el.source, iptr,
+                                el.id)
                     if pdef.values and not isinstance(child, Builtin):
                         self.report([rules.must_be_term(pdef)], el.source, iptr, el.id)
                     values.append(child)
@@ -381,7 +377,7 @@ class Walker:
         if builtin is not None:  # a problem
             self.report([builtin], owner.source, ptr, owner.id)
             return None
-        ref = Ref(text, owner.source, ptr, range_, owner)
+        ref = Ref(text, owner.source, ptr, range_, owner, pdef)
         self.refs.append(ref)
         return ref
 
