@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import random
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -482,3 +484,48 @@ def test_command_payloads(registry: ModelRegistry) -> None:
     ]
     [error] = validate_command(registry, THERMOSTAT, "reboto", None)
     assert error.code == "UNKNOWN_COMMAND" and 'did you mean "reboot"?' in error.message
+
+
+def test_python_callers_may_pass_tuples_mappings_and_odd_keys(registry: ModelRegistry) -> None:
+    readings = schema({"@type": "Array", "elementSchema": READING})
+    assert validate_value(readings, ({"value": 1.0},)) == []
+    assert (
+        validate_value(schema("point"), MappingProxyType({"type": "Point", "coordinates": (1, 2)}))
+        == []
+    )
+    doc = MappingProxyType({"tags": MappingProxyType({"a": 1}), 7: "x"})
+    assert codes(validate_twin(registry, ROOM, doc)) == [("/7", "UNKNOWN_NAME")]  # type: ignore[arg-type]
+    assert codes(validate_value(schema(TAGS), {1: 1})) == [("/1", "BAD_MAP_KEY")]
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(10 if depth < 4 else 7)
+    simple: list[Any] = [
+        None,
+        rng.choice([True, False]),
+        rng.randint(-(2**70), 2**70),
+        rng.uniform(-1e6, 1e6),
+        rng.choice(["", "heating", "2026-11-21", "PT1S", "12:00:00", "x" * 50, "~/$"]),
+        float(rng.choice(["nan", "inf", "1e308"])),
+        rng.choice(["aGk=", "123e4567-e89b-12d3-a456-426614174000", "-1.5"]),
+    ]
+    if kind < 7:
+        return simple[kind]
+    if kind == 7:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["value", "at", "scale", "type", "coordinates", "a", "$metadata", "1x", "name"]
+    return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def test_no_input_makes_validation_raise(registry: ModelRegistry) -> None:
+    rng = random.Random(20261121)
+    schemas = [schema(s) for s in (*[v[0] for v in VALID], MODE, LEVEL, READING, TAGS)]
+    for _ in range(3000):
+        value = _random_value(rng)
+        for s in schemas:
+            assert all(isinstance(e, InstanceError) for e in validate_value(s, value))
+        for model in (ROOM, THERMOSTAT, SPACE):
+            validate_twin(registry, model, value)
+            validate_telemetry(registry, model, value)
+        validate_relationship_properties(registry, ROOM, "contains", value)
+        validate_command(registry, THERMOSTAT, "reset", value)
