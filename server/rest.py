@@ -20,7 +20,7 @@ import zipfile
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from graph.base import ModelInfo, TwinGraph
 from graph.errors import GraphError
@@ -78,24 +78,25 @@ def create_rest_router(store: TwinGraph, *, auth: Authenticator) -> APIRouter:
 
         return Depends(dependency)
 
+    reader, admin = principal_with("reader"), principal_with("admin")
     router = APIRouter(tags=["models"])
 
     @router.get("/models", summary="List the stored models")
-    def list_models(_: Annotated[Principal, principal_with("reader")]) -> list[dict[str, Any]]:
+    def list_models(_: Principal = reader) -> list[dict[str, Any]]:
         return [_model_json(m) for m in sorted(store.list_models(), key=lambda m: m.id)]
 
-    @router.get("/models/{dtmi}", summary="One model's DTDL document")
-    def get_model(dtmi: str, _: Annotated[Principal, principal_with("reader")]) -> Any:
+    @router.get("/models/{dtmi}", response_model=None, summary="One model's DTDL document")
+    def get_model(dtmi: str, _: Principal = reader) -> Any:
         try:
             return _model_json(store.get_model(dtmi))
         except GraphError as exc:
             return _graph_error(exc)
 
-    @router.post("/models", status_code=201,
+    @router.post("/models", status_code=201, response_model=None,
                  summary="Upload DTDL files (.json or .zip) or a JSON body, as one batch")
     async def upload_models(
         request: Request,
-        _: Annotated[Principal, principal_with("admin")],
+        _: Principal = admin,
         files: Annotated[list[UploadFile] | None, File()] = None,
     ) -> Any:
         sources: list[tuple[str, bytes]] = []
@@ -122,19 +123,20 @@ def create_rest_router(store: TwinGraph, *, auth: Authenticator) -> APIRouter:
             return _graph_error(exc)
         return [_model_json(m) for m in added]
 
-    @router.post("/models/{dtmi}/decommission", summary="Decommission a model")
-    def decommission(dtmi: str, _: Annotated[Principal, principal_with("admin")]) -> Any:
+    @router.post("/models/{dtmi}/decommission", response_model=None, summary="Decommission a model")
+    def decommission(dtmi: str, _: Principal = admin) -> Any:
         try:
             return _model_json(store.decommission_model(dtmi))
         except GraphError as exc:
             return _graph_error(exc)
 
-    @router.delete("/models/{dtmi}", status_code=204, summary="Delete an unused model")
-    def delete(dtmi: str, _: Annotated[Principal, principal_with("admin")]) -> Any:
+    @router.delete("/models/{dtmi}", status_code=204, response_model=None,
+                   summary="Delete an unused model")
+    def delete(dtmi: str, _: Principal = admin) -> Response:
         try:
             store.delete_model(dtmi)
         except GraphError as exc:
             return _graph_error(exc)
-        return None
+        return Response(status_code=204)
 
     return router
