@@ -9,6 +9,7 @@ that ``graph`` imports cheaply.
 from __future__ import annotations
 
 import copy
+import itertools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from graph.errors import (
     ValidationProblem,
 )
 from ontology.model import Component, Interface, ModelRegistry, Property, Telemetry
+from ontology.model import Relationship as RelationshipDecl
 
 __all__ = [
     "apply_json_patch",
@@ -74,9 +76,14 @@ def normalize_timestamp(value: str) -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# Weak ETags like Azure Digital Twins'; only equality matters, so a random
+# per-process prefix and a counter are unique and much cheaper than uuid4 per write.
+_ETAG_PREFIX = uuid.uuid4().hex[:16]
+_etag_counter = itertools.count(1)
+
+
 def new_etag() -> str:
-    # Weak ETags like Azure Digital Twins': only equality matters.
-    return f'W/"{uuid.uuid4()}"'
+    return f'W/"{_ETAG_PREFIX}-{next(_etag_counter):x}"'
 
 
 def check_if_match(if_match: str | None, etag: str | None, what: str) -> None:
@@ -136,10 +143,17 @@ def patch_top_names(patch: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]
 # ------------------------------------------------------------------ validation
 
 
-def _instance() -> Any:
-    from ontology import instance  # lazily: the validator is a sibling work in progress
+_instance_module: Any = None
 
-    return instance
+
+def _instance() -> Any:
+    """``ontology.instance``, imported on first use (it is not needed to import ``graph``)."""
+    global _instance_module
+    if _instance_module is None:
+        from ontology import instance
+
+        _instance_module = instance
+    return _instance_module
 
 
 def raise_problems(message: str, errors: Iterable[Any]) -> None:
@@ -201,8 +215,8 @@ def validate_relationship(
 ) -> None:
     """The name exists on the source's model, the target is of the declared model, props conform."""
     iface = registry.get(source_model)
-    rel = iface.relationships.get(name) if iface else None
-    if rel is None:
+    rel = iface.contents.get(name) if iface else None  # contents: no per-call dict building
+    if not isinstance(rel, RelationshipDecl):
         raise ValidationError(
             f"{source_model} has no relationship named {name!r}",
             [

@@ -42,6 +42,7 @@ from graph.errors import (
 )
 from graph.events import EventHub
 from ontology.model import ModelRegistry
+from ontology.model import Relationship as RelationshipDecl
 
 __all__ = ["StoreBase", "WriteSet"]
 
@@ -406,7 +407,8 @@ class StoreBase(TwinGraph):
         core.validate_relationship(
             self._registry, models[up.source], up.name, models[up.target], up.properties
         )
-        decl = self._registry[models[up.source]].relationships[up.name]
+        decl = self._registry[models[up.source]].contents[up.name]
+        assert isinstance(decl, RelationshipDecl)  # validate_relationship checked it
         if decl.max_multiplicity is not None and old is None:
             count = out_count(up.source, up.name)
             if count + 1 > decl.max_multiplicity:

@@ -82,7 +82,7 @@ class EmbeddedGraph(StoreBase):
 
     # ------------------------------------------------------------ primitives
     def _read_twins(self, twin_ids: Sequence[str]) -> dict[str, Twin]:
-        nodes = self._graph.nodes
+        nodes = self._graph._node  # networkx's node dict: the view's lookup costs 3x more
         with self._mem_lock:
             return {i: self._twin(i, nodes[i]) for i in twin_ids if i in nodes}
 
@@ -148,7 +148,7 @@ class EmbeddedGraph(StoreBase):
                 graph.remove_node(twin_id)
             for t in ws.twins:
                 self._put_twin(t)
-            nodes = graph.nodes
+            nodes = graph._node
             for t in ws.twin_updates:  # the hot path of ingestion: update attributes in place
                 node = nodes[t.id]
                 node[NX_PROPS], node[NX_ETAG], node[NX_META] = t.properties, t.etag, t.metadata
