@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -175,3 +176,28 @@ def test_simulator_publishes_valid_telemetry_to_mosquitto(
         assert validate_telemetry(registry, TWIN_BY_ID[twin_id].model, body) == [], twin_id
     assert set(received["bldg-1-f2-r05-temp"]) == {"temperature", "ts"}
     assert SITE_MODEL not in {TWIN_BY_ID[t].model for t in received}
+
+
+@pytest.mark.mqtt
+def test_simulator_reconnects_after_a_broker_restart(mosquitto_factory: Any) -> None:
+    broker = mosquitto_factory()
+    twin_id = "bldg-1-f1-r01-temp"
+    with TelemetrySimulator("127.0.0.1", broker.port, [twin_id], interval=0.1) as simulator:
+        assert simulator.wait_connected(5)
+        broker.stop()
+        deadline = time.monotonic() + 5
+        while simulator.wait_connected(0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        broker.start()
+        assert simulator.wait_connected(10), "the simulator reconnects on its own"
+        received = threading.Event()
+        subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        subscriber.on_message = lambda *args: received.set()
+        subscriber.connect("127.0.0.1", broker.port)
+        subscriber.subscribe(f"twins/{twin_id}/telemetry")
+        subscriber.loop_start()
+        try:
+            assert received.wait(5), "telemetry flows again after the restart"
+        finally:
+            subscriber.loop_stop()
+            subscriber.disconnect()
