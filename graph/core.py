@@ -43,10 +43,19 @@ __all__ = [
     "parse_model_batch",
     "patch_top_names",
     "raise_problems",
+    "user_properties",
     "validate_relationship",
     "validate_telemetry",
     "validate_twin",
 ]
+
+
+def user_properties(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A twin document without system keys (``$dtId``, ``$metadata``...): what is stored.
+
+    Clients often send whole Azure-style documents; DTDL names cannot start with ``$``.
+    """
+    return {k: v for k, v in document.items() if not k.startswith("$")}
 
 
 def dumps(value: Any) -> str:

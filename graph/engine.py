@@ -284,9 +284,10 @@ class StoreBase(TwinGraph):
             if old is not None and not replace and if_match is None:
                 raise ConflictError(f"twin {twin_id!r} already exists")
             core.check_if_match(if_match, old.etag if old else None, f"twin {twin_id!r}")
-            self._check_new_twin(twin_id, model, properties, old, source)
+            props = core.user_properties(properties)
+            self._check_new_twin(twin_id, model, props, old, source)
             now = core.now_rfc3339()
-            twin = self._build_twin(twin_id, model, properties, old, source, now)
+            twin = self._build_twin(twin_id, model, props, old, source, now)
             ws = WriteSet()
             self._add_twin(ws, old, twin)
             events = [self._twin_event(old, twin, now)] if self._hub.active else []
@@ -524,8 +525,9 @@ class StoreBase(TwinGraph):
             for up in twins:
                 try:
                     old = olds.get(up.id)
-                    self._check_new_twin(up.id, up.model, up.properties, old, source)
-                    twin = self._build_twin(up.id, up.model, up.properties, old, source, now)
+                    props = core.user_properties(up.properties)
+                    self._check_new_twin(up.id, up.model, props, old, source)
+                    twin = self._build_twin(up.id, up.model, props, old, source, now)
                 except GraphError as exc:
                     results.append(ItemResult(up.id, False, exc))
                     continue

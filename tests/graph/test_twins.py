@@ -213,3 +213,9 @@ def test_concurrent_writers_all_applied(loaded: TwinGraph) -> None:
     for t in threads:
         t.join()
     assert len(loaded.get_twin("r").properties["tags"]) == 40
+
+
+def test_system_keys_of_azure_style_documents_are_not_stored(loaded: TwinGraph) -> None:
+    doc = {"$dtId": "r", "$metadata": {"$model": ROOM}, "area": 2.0}
+    assert loaded.create_twin("r", ROOM, doc).properties == {"area": 2.0}
+    assert loaded.get_twin("r").properties == {"area": 2.0}
