@@ -18,7 +18,7 @@ from queries import QueryEngine
 from server.auth import Authenticator, AuthError, Principal
 from server.graphql.context import GraphQLContext
 from server.graphql.limits import Limits
-from server.graphql.schema import build_schema
+from server.graphql.schema import LiveSchema
 
 __all__ = ["GraphQLContext", "Limits", "create_graphql_router"]
 
@@ -28,7 +28,7 @@ def create_graphql_router(
 ) -> APIRouter:
     limits = limits or Limits()
     engine = QueryEngine(store, max_depth=limits.max_traversal_depth, max_paths=limits.max_paths)
-    schema = build_schema(limits)
+    schema = LiveSchema(store, limits)
 
     async def context_getter(connection: HTTPConnection) -> GraphQLContext:
         size = connection.headers.get("content-length")
@@ -45,7 +45,7 @@ def create_graphql_router(
                               principal=principal)
 
     router: GraphQLRouter[Any, Any] = GraphQLRouter(
-        schema,
+        schema,  # type: ignore[arg-type]  # duck-types strawberry.Schema
         context_getter=context_getter,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         graphql_ide="graphiql",

@@ -8,6 +8,8 @@ the resolvers, so a mixed mutation fails field by field with FORBIDDEN).
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
@@ -18,12 +20,15 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graph.base import ChangeEvent as StoreEvent
+from graph.base import TwinGraph
+from ontology.model import ModelRegistry
 from queries import Search
 from server.auth import AuthError
 from server.graphql.context import GraphQLContext
 from server.graphql.errors import ApiError, ErrorCodes
 from server.graphql.limits import Limits, limits_rule
 from server.graphql.subscriptions import EventFilter, stream_events
+from server.graphql.typed import build_typed_query
 from server.graphql.types import (
     Model,
     PageInfo,
@@ -36,7 +41,9 @@ from server.graphql.types import (
     to_filter,
 )
 
-__all__ = ["build_schema"]
+__all__ = ["LiveSchema", "build_schema"]
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.input
@@ -230,11 +237,46 @@ class RoleGate(SchemaExtension):
         yield
 
 
-def build_schema(limits: Limits) -> strawberry.Schema:
+def build_schema(limits: Limits, registry: ModelRegistry | None = None) -> strawberry.Schema:
+    """The schema: generic types, plus the DTDL-generated ones for ``registry``."""
     rule = limits_rule(limits)
+    query: type = Query
+    if registry is not None and len(registry):
+        try:
+            query = build_typed_query(registry, Query, Twin)
+        except Exception:  # a model we cannot express must not take the API down
+            log.exception("could not generate typed GraphQL types; serving the generic schema")
     return strawberry.Schema(
-        query=Query,
+        query=query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[RoleGate, lambda: AddValidationRules([rule]), ErrorCodes],
     )
+
+
+class LiveSchema:
+    """Stands in for a strawberry Schema; rebuilt when the store's model registry changes.
+
+    The store's registry is immutable and replaced on every model change, so an
+    identity check per request is enough to notice uploads, decommissions and
+    deletions without restarting the server.
+    """
+
+    def __init__(self, store: TwinGraph, limits: Limits) -> None:
+        self._store = store
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._registry: ModelRegistry | None = None
+        self._schema = build_schema(limits)
+
+    def current(self) -> strawberry.Schema:
+        registry = self._store.registry
+        if registry is not self._registry:
+            with self._lock:
+                if registry is not self._registry:
+                    self._schema = build_schema(self._limits, registry)
+                    self._registry = registry
+        return self._schema
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.current(), name)
