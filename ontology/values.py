@@ -104,16 +104,14 @@ def _integer_checker(term: str, article: str, low: int, high: int, wider: str | 
     range_msg = f"expected {expected} from {low} to {high}, got "
 
     def check(value: Any) -> Problems:
-        # bool is an int in Python but not a number in JSON.
-        if type(value) is int:
-            number = value
-        elif type(value) is float and value.is_integer():
-            number = int(value)  # JSON does not tell 3 from 3.0
-        else:
+        # type() rather than isinstance(): bool is an int in Python but not in JSON.
+        # A float is refused even when integral (3.0), as the reference parser does:
+        # it would reach the store and the GraphQL Int type as a float.
+        if type(value) is not int:
             return _wrong(expected, value)
-        if low <= number <= high:
+        if low <= value <= high:
             return OK
-        return (("", Codes.OUT_OF_RANGE, f"{range_msg}{number}{hint}"),)
+        return (("", Codes.OUT_OF_RANGE, f"{range_msg}{value}{hint}"),)
 
     return check
 
@@ -146,19 +144,28 @@ def _check_string(value: Any) -> Problems:
 # ------------------------------------------------------------------ strings with a format
 
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+# The formats follow the reference DTDL parser's instance rules, so that a value
+# GraphTwin accepts is one Azure Digital Twins accepts too: RFC 3339 times carry
+# an offset, "T" and "Z" are upper case, a fraction only on a duration's last part.
 _TIME = r"([01]\d|2[0-3]):([0-5]\d):([0-5]\d|60)(?:\.\d+)?"
-_OFFSET = r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
-_TIME_RE = re.compile(_TIME + _OFFSET + "?")
-_DATETIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ]" + _TIME + _OFFSET)
-_NUM = r"\d+(?:[.,]\d+)?"
+_OFFSET = r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+_TIME_RE = re.compile(_TIME + _OFFSET)
+_DATETIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})T" + _TIME + _OFFSET)
+
+
+def _part(designator: str) -> str:
+    # A fraction is allowed only when this part ends the duration.
+    return rf"(?:\d+(?:\.\d+(?={designator}$))?{designator})?"
+
+
 _DURATION_RE = re.compile(
-    rf"-?P(?=[\dT])(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}W)?(?:{_NUM}D)?"
-    rf"(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?"
+    rf"P(?!$)(?:{_part('Y')}{_part('M')}|{_part('W')}){_part('D')}"
+    rf"(?:T(?!$){_part('H')}{_part('M')}(?:\d+(?:\.\d+)?S)?)?"
 )
 _UUID_RE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
-_DECIMAL_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_DECIMAL_RE = re.compile(r"[+-]?(?:[1-9]\d*|0)(?:\.\d*)?")
 
 
 def is_date(text: str) -> bool:
@@ -174,7 +181,7 @@ def is_date(text: str) -> bool:
 
 
 def is_time(text: str) -> bool:
-    """RFC 3339 partial-time with an optional offset (``13:45:00``, ``13:45:00.5+01:00``)."""
+    """RFC 3339 full-time: the offset is required (``13:45:00Z``, ``13:45:00.5+01:00``)."""
     return _TIME_RE.fullmatch(text) is not None
 
 
@@ -185,8 +192,8 @@ def is_datetime(text: str) -> bool:
 
 
 def is_duration(text: str) -> bool:
-    """ISO 8601 duration (``PT1S``, ``P1DT12H``, ``P2W``); at least one part."""
-    return _DURATION_RE.fullmatch(text) is not None and not text.endswith("T")
+    """ISO 8601 duration (``PT1S``, ``P1DT12H``, ``P2W``, ``PT0.5S``); at least one part."""
+    return _DURATION_RE.fullmatch(text) is not None
 
 
 def _format_checker(expected: str, test: Callable[[str], bool]) -> Checker:
@@ -345,7 +352,9 @@ CHECKERS: dict[str, Checker] = {
     "double": _real_checker("double", 1.7976931348623157e308),
     "decimal": _check_decimal,
     "date": _format_checker('a date as "YYYY-MM-DD" (RFC 3339)', is_date),
-    "time": _format_checker('a time as "hh:mm:ss" (RFC 3339)', is_time),
+    "time": _format_checker(
+        'a time with offset as "hh:mm:ssZ" or "hh:mm:ss+01:00" (RFC 3339)', is_time
+    ),
     "dateTime": _format_checker(
         'a date-time with offset as "YYYY-MM-DDThh:mm:ssZ" (RFC 3339)', is_datetime
     ),

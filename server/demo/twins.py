@@ -49,7 +49,7 @@ _BUILDINGS = (
 )
 _ROOMS_PER_FLOOR = 12
 _MANUFACTURERS = ("Sensirion", "Bosch", "Honeywell", "Siemens")
-_HOURS = {"opens": "07:00:00", "closes": "19:00:00"}
+_HOURS = {"opens": "07:00:00+01:00", "closes": "19:00:00+01:00"}  # RFC 3339: with offset
 
 
 def telemetry_model_of(twin_id: str) -> str | None:
