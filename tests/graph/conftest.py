@@ -27,6 +27,12 @@ def _neo4j_uri(request: pytest.FixtureRequest) -> str:
         return uri
 
 
+@pytest.fixture
+def neo4j_store_uri(request: pytest.FixtureRequest) -> str:
+    """A wiped Neo4j, for tests of what only the Neo4j backend does."""
+    return _neo4j_uri(request)
+
+
 @pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "embedded":

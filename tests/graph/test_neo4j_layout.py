@@ -1,0 +1,68 @@
+"""What a Neo4j user sees: labels, typed relationships, JSON-stored values, the constraint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from graph_test_models import DEVICE, MODELS, OTHER_ROOM, OTHER_ROOM_MODEL, ROOM, ROOM2, ROOM_V2
+
+from graph import ConflictError, PropertyUpdate, open_graph
+from graph.neo4j import Neo4jGraph
+
+pytestmark = pytest.mark.neo4j
+
+
+@pytest.fixture
+def neo(neo4j_store_uri: str) -> Iterator[Neo4jGraph]:
+    with open_graph(neo4j_store_uri) as g:
+        assert isinstance(g, Neo4jGraph)
+        g.add_models(MODELS)
+        yield g
+
+
+def test_labels_readable_and_collision_free(neo: Neo4jGraph) -> None:
+    neo.add_models([OTHER_ROOM_MODEL, ROOM_V2])
+    neo.create_twin("r", ROOM, {})
+    neo.create_twin("o", OTHER_ROOM, {})
+    neo.create_twin("v2", ROOM2, {})
+    rows = neo.run_read("MATCH (n:Twin) RETURN n.`$dtId` AS id, labels(n) AS labels", {})
+    labels = {r["id"]: set(r["labels"]) for r in rows}
+    assert labels["r"] == {"Twin", "Room", "Space"}
+    assert labels["o"] == {"Twin", "Other_Room"}
+    assert labels["v2"] == {"Twin", "Room", "Space"}  # versions share a label
+
+
+def test_layout_of_values_and_relationships(neo: Neo4jGraph) -> None:
+    neo.create_twin(
+        "r",
+        ROOM,
+        {
+            "area": 2.5,
+            "codes": [1, 2],
+            "settings": {"target": 20.0},
+            "thermostat": {"setpoint": 19.0},
+        },
+    )
+    neo.create_twin("d", DEVICE, {})
+    neo.create_relationship("r", "h", "hasDevice", "d", {"since": "now"})
+    neo.apply_property_updates([PropertyUpdate("r", {"temperature": 21.0}, "2026-01-01T00:00:00Z")])
+    row = neo.run_read(
+        "MATCH (n:Twin {`$dtId`: $id})-[e:hasDevice]->(m) RETURN n.area AS area, n.codes AS codes, "
+        "n.settings AS settings, n.`$json` AS json, n.temperature AS t, e.since AS since, "
+        "e.`$relId` AS rid, m.`$dtId` AS target",
+        {"id": "r"},
+    )[0]
+    assert row["area"] == 2.5 and row["codes"] == [1, 2] and row["t"] == 21.0
+    assert row["settings"] == '{"target":20.0}'
+    assert set(row["json"]) == {"settings", "thermostat"}
+    assert (row["since"], row["rid"], row["target"]) == ("now", "h", "d")
+    assert neo.get_twin("r").properties["settings"] == {"target": 20.0}
+
+
+def test_uniqueness_constraint_on_twin_id(neo: Neo4jGraph) -> None:
+    rows = neo.run_read("SHOW CONSTRAINTS YIELD labelsOrTypes, properties RETURN *", {})
+    assert {"labelsOrTypes": ["Twin"], "properties": ["$dtId"]} in rows
+    neo.create_twin("r", ROOM, {})
+    with pytest.raises(ConflictError):
+        neo.create_twin("r", ROOM, {})
