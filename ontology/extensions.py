@@ -13,6 +13,7 @@ from ontology.metamodel import PropDef
 from ontology.quantities import SEMANTIC_TYPES, UNITS
 
 __all__ = [
+    "AFFILIATE_VERSIONS",
     "KNOWN_CONTEXTS",
     "LIMIT_CONTEXTS",
     "AdjunctType",
@@ -47,6 +48,12 @@ class ExtensionContext:
     adjuncts: dict[str, AdjunctType]
     semantic_types: dict[str, str]  # semantic type term -> unit type term
     units: dict[str, tuple[str, ...]]  # unit type term -> unit terms
+
+    @property
+    def iri_base(self) -> str:
+        """``dtmi:dtdl:extension:quantitativeTypes;1`` -> ``...:quantitativeTypes:v1:``."""
+        name, _, version = self.dtmi.partition(";")
+        return f"{name}:v{version}:"
 
 
 def _adj(name: str, cotypes: str, *props: PropDef, schemas: str = "") -> AdjunctType:
@@ -119,21 +126,21 @@ _EXT = "dtmi:dtdl:extension:"
 KNOWN_CONTEXTS: dict[str, ExtensionContext] = {
     c.dtmi: c
     for c in [
-        _ctx(f"{_EXT}annotation;1", "3", [_adj("ValueAnnotation", "Property Telemetry",
+        _ctx(f"{_EXT}annotation;1", "3 4", [_adj("ValueAnnotation", "Property Telemetry",
                                                _ANNOTATES)]),
         _ctx(f"{_EXT}annotation;2", "3 4", [_adj("ValueAnnotation", "Property Telemetry",
                                                  _ANNOTATES)]),
-        _ctx(f"{_EXT}historization;1", "3", [_adj("Historized", "Property Telemetry")]),
+        _ctx(f"{_EXT}historization;1", "3 4", [_adj("Historized", "Property Telemetry")]),
         _ctx(f"{_EXT}historization;2", "3 4", [_adj("Historized", "Property Telemetry")]),
-        _ctx(f"{_EXT}overriding;1", "3", [_adj("Override", "Property", _OVERRIDES)]),
+        _ctx(f"{_EXT}overriding;1", "3 4", [_adj("Override", "Property", _OVERRIDES)]),
         _ctx(f"{_EXT}overriding;2", "3 4", [_adj("Override", "Property", _OVERRIDES)]),
         _ctx(f"{_EXT}requirement;1", "3 4", [_adj("Required", "Field")]),
         _ctx(f"{_EXT}requirement;2", "3 4", [_adj("Required", "Field Property")]),
-        _ctx(f"{_EXT}mqtt;1", "3", _mqtt(1)),
+        _ctx(f"{_EXT}mqtt;1", "3 4", _mqtt(1)),
         _ctx(f"{_EXT}mqtt;2", "3 4", _mqtt(2)),
         _ctx(f"{_EXT}mqtt;3", "3 4", _mqtt(3)),
         _ctx(f"{_EXT}mqtt;4", "3 4", _mqtt(4)),
-        _ctx(f"{_EXT}quantitativeTypes;1", "3", [],
+        _ctx(f"{_EXT}quantitativeTypes;1", "3 4", [],
              f"{_EXT}quantitativeTypes;1"),
         _ctx(f"{_EXT}quantitativeTypes;2", "3 4", [], f"{_EXT}quantitativeTypes;2"),
         _ctx(f"{_EXT}quantitativeTypes;3", "3 4", [], f"{_EXT}quantitativeTypes;3"),
@@ -145,6 +152,9 @@ KNOWN_CONTEXTS: dict[str, ExtensionContext] = {
         ]),
     ]
 }
+
+# Partner contexts that imply a DTDL version even when listed before the DTDL context.
+AFFILIATE_VERSIONS: dict[str, int] = {"dtmi:iotcentral:context;2": 2}
 
 # Semantic types built into the DTDL v2 core context.
 V2_CORE_QUANTITIES = ("dtmi:dtdl:context;2", SEMANTIC_TYPES["dtmi:dtdl:context;2"],
@@ -158,10 +168,10 @@ LIMIT_CONTEXTS: dict[str, tuple[int, dict[str, int]]] = {
                                    "max_id_length": 512}),
 }
 
-_CORE = re.compile(r"^dtmi:dtdl:context;([0-9]+)$")
+_CORE = re.compile(r"^dtmi:dtdl:context;([0-9]+)(?:#(limitless|limits))?$")
 
 
-def core_context_version(context: str) -> int | None:
-    """The DTDL version a core context names (``dtmi:dtdl:context;3`` -> 3), else None."""
+def core_context_version(context: str) -> tuple[int, str] | None:
+    """(version, fragment) of a core context: ``dtmi:dtdl:context;4#limitless`` -> (4, ...)."""
     m = _CORE.match(context)
-    return int(m.group(1)) if m else None
+    return (int(m.group(1)), m.group(2) or "") if m else None

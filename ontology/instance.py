@@ -125,11 +125,24 @@ def _under(key: str | int, problems: Problems, out: list[Problem]) -> None:
         out.append((prefix + sub, code, message))
 
 
+def _quoted(key: object) -> str:
+    """A name from the input, quoted and cut short: messages must not echo a huge key."""
+    text = key if type(key) is str else str(key)
+    return f'"{text}"' if len(text) <= 60 else f'"{text[:57]}..."'
+
+
+def _did_you_mean(name: object, names: tuple[str, ...], plural: str) -> str:
+    text = name if type(name) is str else str(name)
+    # No DTDL name is longer than 512 characters; a longer one is close to none,
+    # and comparing it would cost time and cache memory.
+    return _suggest(text if len(text) <= 512 else "", names, plural)
+
+
 @functools.lru_cache(maxsize=4096)
-def _did_you_mean(name: str, names: tuple[str, ...], plural: str) -> str:
+def _suggest(name: str, names: tuple[str, ...], plural: str) -> str:
     # Cached: a misconfigured device repeats the same wrong name in every message,
     # and difflib is the slowest step of a refusal.
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6) if name else []
     if close:
         return "did you mean " + " or ".join(f'"{n}"' for n in close) + "?"
     if not names:
@@ -182,8 +195,8 @@ def _compile_object(schema: ObjectSchema) -> Checker:
         for key, item in value.items():
             field_schema = fields.get(key)
             if field_schema is None:
-                hint = _did_you_mean(str(key), names, "fields")
-                message = f'the object has no field "{key}"; {hint}'
+                hint = _did_you_mean(key, names, "fields")
+                message = f"the object has no field {_quoted(key)}; {hint}"
                 out.append(("/" + escape_pointer(key), Codes.UNKNOWN_FIELD, message))
                 continue
             # Looked up per call rather than bound at compile time: v4 schemas may refer
@@ -211,7 +224,7 @@ def _compile_map(schema: MapSchema) -> Checker:
         for key, item in value.items():
             if type(key) is not str or _MAP_KEY.fullmatch(key) is None:
                 message = (
-                    f'the map key "{key}" must start with a letter and hold only letters, '
+                    f"the map key {_quoted(key)} must start with a letter and hold only letters, "
                     "digits and underscores (not ending with an underscore)"
                 )
                 out.append(("/" + escape_pointer(key), Codes.BAD_MAP_KEY, message))
@@ -329,11 +342,11 @@ def _check_document(
         if entry is None:
             if type(name) is str and name[:1] == "$":
                 continue
-            hint = _did_you_mean(str(name), _value_names(interface, allow_telemetry), "names")
+            hint = _did_you_mean(name, _value_names(interface, allow_telemetry), "names")
             what = (
                 "property, telemetry or component" if allow_telemetry else "property or component"
             )
-            message = f'"{name}" is not a {what} of {interface.id}; {hint}'
+            message = f"{_quoted(name)} is not a {what} of {interface.id}; {hint}"
             out.append(InstanceError(f"{path}/{escape_pointer(name)}", Codes.UNKNOWN_NAME, message))
             continue
         kind, content, checker = entry
@@ -431,7 +444,7 @@ def validate_relationship_properties(
     relationship = interface.contents.get(rel_name)
     if not isinstance(relationship, Relationship):
         hint = _did_you_mean(rel_name, tuple(interface.relationships), "relationships")
-        message = f'"{rel_name}" is not a relationship of {model_id}; {hint}'
+        message = f"{_quoted(rel_name)} is not a relationship of {model_id}; {hint}"
         return [InstanceError("", Codes.UNKNOWN_RELATIONSHIP, message)]
     if not isinstance(props, Mapping):
         message = f"expected an object of relationship properties, got {describe(props)}"
@@ -441,8 +454,10 @@ def validate_relationship_properties(
         schema = schemas.get(name)
         if schema is None:
             if type(name) is not str or name[:1] != "$":
-                hint = _did_you_mean(str(name), tuple(schemas), "properties")
-                message = f'"{name}" is not a property of the relationship {rel_name}; {hint}'
+                hint = _did_you_mean(name, tuple(schemas), "properties")
+                message = (
+                    f"{_quoted(name)} is not a property of the relationship {rel_name}; {hint}"
+                )
                 out.append(InstanceError("/" + escape_pointer(name), Codes.UNKNOWN_NAME, message))
             continue
         out.extend(validate_value(schema, value, "/" + escape_pointer(name)))
@@ -469,7 +484,7 @@ def validate_command(
     cmd = interface.contents.get(command)
     if not isinstance(cmd, Command):
         hint = _did_you_mean(command, tuple(interface.commands), "commands")
-        message = f'"{command}" is not a command of {model_id}; {hint}'
+        message = f"{_quoted(command)} is not a command of {model_id}; {hint}"
         return [InstanceError("", Codes.UNKNOWN_COMMAND, message)]
     declared = cmd.response if response else cmd.request
     part = "response" if response else "request"

@@ -61,7 +61,7 @@ class Resolver:
             if el is not None and ref.prop is not None and ref.owner is not None:
                 for problem in check_version(ref.prop, ref.owner, el.version):
                     self.issue(ref, problem, ref.target)
-            if el is not None and el.version >= 3 and el.cls != "Interface" and ref.owner \
+            if el is not None and el.cls != "Interface" and ref.owner \
                     and _partition(el) is not _partition(ref.owner):
                 self.issue(ref, Problem(
                     Codes.WRONG_REFERENCE_CLASS,
@@ -291,6 +291,8 @@ class Resolver:
 
     def _contains_array(self, value: Value | None, seen: set[int]) -> bool:
         t = self.target(value)
+        if isinstance(t, Builtin):
+            return t.cls == "Object"  # the geospatial schemas hold coordinate arrays
         if not isinstance(t, Element) or id(t) in seen:
             return False
         seen.add(id(t))

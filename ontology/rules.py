@@ -88,9 +88,11 @@ def _undefined_kind(text: str, mm: Metamodel) -> str:
 
 def _undefined_allowed(kind: str, as_cotype: bool, mm: Metamodel, tenable: bool) -> bool:
     if kind == "invalidDtmi":
-        return mm.version == 2 and not as_cotype
+        return mm.version == 2 and not as_cotype and tenable
     if mm.version == 2:
-        return kind != "irrelevant" or tenable or not as_cotype
+        if as_cotype:
+            return kind != "irrelevant" or tenable
+        return tenable
     return kind in ("irrelevant", "undefinedTerm") and tenable
 
 
@@ -214,6 +216,8 @@ def check_unknown_property(key: str, term: str, cls: str, mm: Metamodel,
     co-type, so ``tenable`` is true only when the element has such a co-type.
     """
     if key.startswith("@"):
+        if mm.version == 2 and key != "@graph":  # v2 ignores JSON-LD keywords it does not use
+            return
         yield Problem(Codes.KEYWORD_NOT_ALLOWED, f"'{key}' is not allowed in a DTDL element.",
                       "Only @context, @id and @type are used; remove it.")
         return
@@ -260,7 +264,7 @@ def check_literal(pdef: PropDef, value: Any, mm: Metamodel) -> Iterator[Problem]
     if isinstance(value, list) and not value:
         return  # an empty array is the same as leaving the property out
     if pdef.kind != "langString":
-        value, problem = unwrap_value(pdef, value)
+        value, problem = unwrap_value(pdef, value, mm.version)
         if problem is not None:
             yield problem
             return
@@ -273,7 +277,7 @@ def check_literal(pdef: PropDef, value: Any, mm: Metamodel) -> Iterator[Problem]
         value = value[0]
     kind = pdef.kind
     if kind == "langString":
-        yield from _check_lang_string(pdef, value)
+        yield from _check_lang_string(pdef, value, mm.version)
     elif kind in ("string", "dtmi"):
         if not isinstance(value, str):
             yield Problem(Codes.BAD_VALUE_TYPE, f"'{pdef.name}' must be a string, not "
@@ -306,10 +310,12 @@ def check_literal(pdef: PropDef, value: Any, mm: Metamodel) -> Iterator[Problem]
                       f"{json_kind(value)}.", "")
 
 
+# Keywords that would make a value object a node, which DTDL never allows.
+_NODE_KEYWORDS = frozenset({"@id", "@context", "@graph"})
 _XSD = {"string": "string", "dtmi": "string", "boolean": "boolean", "integer": "integer"}
 
 
-def unwrap_value(pdef: PropDef, value: Any) -> tuple[Any, Problem | None]:
+def unwrap_value(pdef: PropDef, value: Any, version: int) -> tuple[Any, Problem | None]:
     """Unwrap a JSON-LD value object ``{"@value": v, "@type": "xsd:..."}`` to ``v``."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
@@ -318,7 +324,8 @@ def unwrap_value(pdef: PropDef, value: Any) -> tuple[Any, Problem | None]:
     if isinstance(value["@value"], list | dict):
         return None, Problem(Codes.BAD_VALUE_TYPE, f"The @value of '{pdef.name}' must be a "
                              f"plain value, not {json_kind(value['@value'])}.", "")
-    if set(value) - {"@value", "@type"}:
+    extra = set(value) - {"@value", "@type"}
+    if extra and (version >= 3 or extra & _NODE_KEYWORDS):  # v2 ignores other keywords
         return None, Problem(Codes.BAD_VALUE_TYPE, f"The value object of '{pdef.name}' has "
                              "keys other than @value and @type.", "Remove the extra keys.")
     if "@type" in value:
@@ -333,12 +340,14 @@ def unwrap_value(pdef: PropDef, value: Any) -> tuple[Any, Problem | None]:
     return value["@value"], None
 
 
-def _lang_entries(value: Any, in_array: bool = False) -> Iterator[tuple[str | None, Any] | Problem]:
+def _lang_entries(value: Any, in_array: bool = False,
+                  version: int = 2) -> Iterator[tuple[str | None, Any] | Problem]:
     """(language, text) pairs of a language string in any of its JSON-LD forms."""
     if isinstance(value, str):
         yield None, value
     elif isinstance(value, dict) and "@value" in value and in_array:
-        if set(value) - {"@value", "@language"}:
+        extra = set(value) - {"@value", "@language"}
+        if extra and (version >= 3 or extra & _NODE_KEYWORDS):
             yield Problem(Codes.BAD_VALUE_TYPE, "A language value object may only have @value "
                           "and @language.", "Remove the other keys.")
             return
@@ -351,7 +360,7 @@ def _lang_entries(value: Any, in_array: bool = False) -> Iterator[tuple[str | No
         yield from value.items()
     elif isinstance(value, list) and not in_array:
         for item in value:
-            yield from _lang_entries(item, in_array=True)
+            yield from _lang_entries(item, True, version)
     else:
         yield Problem(Codes.BAD_VALUE_TYPE, f"A language string cannot be {json_kind(value)}.",
                       'E.g. "Thermostat" or {"en": "Thermostat"}.')
@@ -365,10 +374,10 @@ def lang_map(value: Any) -> dict[str, str]:
     return out
 
 
-def _check_lang_string(pdef: PropDef, value: Any) -> Iterator[Problem]:
+def _check_lang_string(pdef: PropDef, value: Any, version: int) -> Iterator[Problem]:
     texts: list[str] = []
     seen: set[str | None] = set()
-    for entry in _lang_entries(value):
+    for entry in _lang_entries(value, False, version):
         if isinstance(entry, Problem):
             yield entry
             return
@@ -396,7 +405,7 @@ def _check_lang_string(pdef: PropDef, value: Any) -> Iterator[Problem]:
 def literal_value(pdef: PropDef, value: Any) -> Any:
     if pdef.kind == "langString":
         return lang_map(value)
-    return unwrap_value(pdef, value)[0]
+    return unwrap_value(pdef, value, 2)[0]
 
 
 def check_unique(pdef: PropDef, values: Sequence[Value], ptr: str,
@@ -465,7 +474,7 @@ def builtin_term(text: str, range_: str, pdef: PropDef, mm: Metamodel) -> Builti
 
 
 def check_semantic(el: Element, obj: dict[str, Any], semantic: list[str], scope: Scope,
-                   ptr: str) -> Iterator[Problem]:
+                   ptr: str, unit: Any) -> Iterator[Problem]:
     mm = scope.mm
     if el.cls not in mm.semantic_cotype_of:
         yield Problem(Codes.COTYPE_NOT_ALLOWED,
@@ -480,12 +489,31 @@ def check_semantic(el: Element, obj: dict[str, Any], semantic: list[str], scope:
     found = scope.semantic_unit_type(semantic[0])
     assert found is not None
     unit_type, units = found
-    unit = obj.get("unit")
+    # Quantitative types describe numbers: the element's schema must be numeric.
+    schema = obj.get("schema")
+    if isinstance(schema, list) and len(schema) == 1:
+        schema = schema[0]
+    schema_cls = mm.primitive_schemas.get(instance_term(schema, mm)) \
+        if isinstance(schema, str) else None
+    if "schema" in mm.classes[el.cls].props and not (
+            schema_cls and mm.is_a(schema_cls, "NumericSchema")):
+        yield Problem(Codes.COTYPE_NOT_ALLOWED,
+                      f"Semantic type '{semantic[0]}' needs a numeric schema (double, float, "
+                      "integer, long...).", "Change the schema or drop the semantic type.",
+                      f"{ptr}/schema")
+    elif "schema" not in mm.classes[el.cls].props:
+        yield Problem(Codes.COTYPE_NOT_ALLOWED,
+                      f"Semantic type '{semantic[0]}' cannot be applied to a {el.cls}.",
+                      "Quantitative semantic types go on elements with a numeric schema.",
+                      f"{ptr}/@type")
+    if isinstance(unit, list) and len(unit) == 1:
+        unit = unit[0]
     if unit is None:
-        if mm.version >= 3:
-            yield Problem(Codes.MISSING_PROPERTY, f"Semantic type '{semantic[0]}' needs a 'unit'.",
-                          f"Add a unit of type {unit_type}.")
+        yield Problem(Codes.MISSING_PROPERTY, f"Semantic type '{semantic[0]}' needs a 'unit'.",
+                      f"Add a unit of type {unit_type}.")
         return
+    if isinstance(unit, str):
+        unit = scope.unit_term(unit)
     if not isinstance(unit, str) or unit not in units.get(unit_type, ()):
         choices = ", ".join(units.get(unit_type, ())[:8])
         yield Problem(Codes.BAD_UNIT, f"{unit!r} is not a unit of {unit_type}, as semantic type "

@@ -17,6 +17,7 @@ from ontology import rules
 from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
 from ontology.extensions import (
+    AFFILIATE_VERSIONS,
     KNOWN_CONTEXTS,
     LIMIT_CONTEXTS,
     V2_CORE_QUANTITIES,
@@ -64,13 +65,25 @@ class Scope:
         return self.mm.version
 
     def semantic_unit_type(self, term: str) -> tuple[str, dict[str, tuple[str, ...]]] | None:
-        """(unit type, unit table) for a semantic type term, if one is defined here."""
-        if self.version == 2 and term in V2_CORE_QUANTITIES[1]:
-            return V2_CORE_QUANTITIES[1][term], V2_CORE_QUANTITIES[2]
+        """(unit type, unit table) for a semantic type term or IRI, if one is defined here."""
+        if self.version == 2:
+            name = _strip(term, "dtmi:standard:class:", ";2")
+            if name in V2_CORE_QUANTITIES[1]:
+                return V2_CORE_QUANTITIES[1][name], V2_CORE_QUANTITIES[2]
         for ctx in self.contexts:
-            if term in ctx.semantic_types:
-                return ctx.semantic_types[term], ctx.units
+            name = _strip(term, f"{ctx.iri_base}class:", "")
+            if name in ctx.semantic_types:
+                return ctx.semantic_types[name], ctx.units
         return None
+
+    def unit_term(self, unit: str) -> str:
+        """A unit by term or IRI, as its term."""
+        if self.version == 2:
+            return _strip(unit, "dtmi:standard:unit:", ";2")
+        for ctx in self.contexts:
+            if ctx.units and unit.startswith(ctx.iri_base):
+                return _strip(unit, f"{ctx.iri_base}unit:", "")
+        return unit
 
     def adjunct(self, term: str) -> AdjunctType | None:
         for ctx in reversed(self.contexts):
@@ -142,61 +155,86 @@ class Walker:
         raw = obj["@context"]
         cptr = f"{ptr}/@context"
         items = raw if isinstance(raw, list) else [raw]
-        version = outer.version if outer else None
-        contexts = list(outer.contexts) if outer else []
-        undefined = outer.undefined_allowed if outer else False
-        limits: dict[str, int] = {}
+        state = _ContextState(outer)
         problems: list[Problem] = []
-        if not items and outer is None:
-            problems.append(Problem(Codes.BAD_CONTEXT, "@context is an empty array.",
-                                    'Give the DTDL context, e.g. "dtmi:dtdl:context;3".'))
         for i, item in enumerate(items):
             iptr = f"{cptr}/{i}" if isinstance(raw, list) else cptr
-            if not isinstance(item, str):
-                problems.append(Problem(Codes.BAD_CONTEXT,
-                                        f"@context values must be strings, not "
-                                        f"{rules.json_kind(item)}.",
-                                        "Use context DTMIs such as dtmi:dtdl:context;3.", iptr))
-                continue
-            core = core_context_version(item)
-            if core is not None:
-                if core not in (2, 3, 4):
-                    problems.append(Problem(Codes.BAD_CONTEXT,
-                                            f"'{item}' is not a DTDL version this parser knows.",
-                                            "Use dtmi:dtdl:context;2, ;3 or ;4.", iptr))
-                    continue
-                version = core  # a later DTDL context overrides an earlier one
-                continue
-            if version is None:  # an extension needs to know which DTDL it extends
-                problems.append(Problem(Codes.BAD_CONTEXT,
-                                        f"@context starts with '{item}' instead of the DTDL "
-                                        "context.",
-                                        'Put "dtmi:dtdl:context;3" (or ;2/;4) first.', iptr))
-                continue
-            problems.extend(self._extension_context(item, version, iptr, contexts, limits))
-            if item not in KNOWN_CONTEXTS and item not in LIMIT_CONTEXTS and not any(
-                p.pointer == iptr for p in problems
-            ):
-                undefined = True
-        if version is None:
-            if not problems:
-                problems.append(Problem(Codes.MISSING_CONTEXT,
-                                        "@context does not name a DTDL version.",
-                                        'Add "dtmi:dtdl:context;3" (or ;2 / ;4).', cptr))
-            self.report(problems, source, cptr)
-            return None
-        if version > self.options.max_dtdl_version:
+            problems.extend(self._context_item(item, state, iptr, outer is None))
+        if state.limitless_open:
+            problems.append(Problem(Codes.BAD_CONTEXT,
+                                    "'#limitless' must be followed by the limits to apply.",
+                                    "Add dtmi:dtdl:context;4#limits or a limit extension right "
+                                    "after it.", cptr))
+        if outer is None and not state.core_seen and not problems:
+            problems.append(Problem(Codes.MISSING_CONTEXT,
+                                    "@context does not name a DTDL version.",
+                                    'Add "dtmi:dtdl:context;3" (or ;2 / ;4) first.', cptr))
+        version = state.version
+        if version is not None and version > self.options.max_dtdl_version:
             problems.append(Problem(Codes.VERSION_NOT_ALLOWED,
                                     f"DTDL version {version} is newer than this parser is "
                                     f"allowed to accept (at most {self.options.max_dtdl_version}).",
                                     "Write the model in an allowed version or raise "
                                     "max_dtdl_version.", cptr))
-        if self.report(problems, source, cptr) and outer is None:
+        if (self.report(problems, source, cptr) and outer is None) or version is None:
             return None
         mm = metamodel_for(version)
-        if limits:
-            mm = with_limits(mm, **limits)
-        return Scope(mm, tuple(contexts), undefined)
+        if state.limits:
+            mm = with_limits(mm, **state.limits)
+        return Scope(mm, tuple(state.contexts), state.undefined)
+
+    def _context_item(self, item: Any, state: _ContextState, ptr: str,
+                      top: bool) -> list[Problem]:
+        """Apply one @context value to ``state``; the order of values matters."""
+        previous, state.previous = state.previous, item
+        if not isinstance(item, str):
+            return [Problem(Codes.BAD_CONTEXT, f"@context values must be strings, not "
+                            f"{rules.json_kind(item)}.",
+                            "Use context DTMIs such as dtmi:dtdl:context;3.", ptr)]
+        core = core_context_version(item)
+        if core is not None:
+            version, fragment = core
+            if version not in (2, 3, 4) or (fragment and version < 4):
+                return [Problem(Codes.BAD_CONTEXT, f"'{item}' is not a DTDL context this "
+                                "parser knows.", "Use dtmi:dtdl:context;2, ;3 or ;4.", ptr)]
+            if fragment == "limits":
+                if previous != f"dtmi:dtdl:context;{version}#limitless":
+                    return [Problem(Codes.BAD_CONTEXT, f"'{item}' must directly follow "
+                                    f"'dtmi:dtdl:context;{version}#limitless'.",
+                                    "Remove it, or put the #limitless context before it.", ptr)]
+                state.limitless_open = False
+                return []
+            state.version, state.core_seen = version, True
+            state.limitless_open = fragment == "limitless"
+            return []
+        if item in LIMIT_CONTEXTS:
+            if not (isinstance(previous, str) and previous.endswith("#limitless")):
+                return [Problem(Codes.BAD_CONTEXT, f"Limit extension '{item}' must directly "
+                                "follow 'dtmi:dtdl:context;4#limitless'.",
+                                "Put dtmi:dtdl:context;4#limitless right before it.", ptr)]
+            state.limitless_open = False
+        elif state.limitless_open:
+            return [Problem(Codes.BAD_CONTEXT, f"'{item}' cannot come between '#limitless' and "
+                            "the limits that must follow it.", "Move it after the limits.", ptr)]
+        if state.version is None and item in AFFILIATE_VERSIONS and not top:
+            state.version = AFFILIATE_VERSIONS[item]
+        if not state.core_seen and top and item not in AFFILIATE_VERSIONS:
+            return [Problem(Codes.BAD_CONTEXT, f"'{item}' comes before the DTDL context.",
+                            'Put "dtmi:dtdl:context;3" (or ;2/;4) first.', ptr)]
+        if state.version is None:
+            state.pending.append((item, ptr))  # an affiliate before the DTDL context
+            return []
+        return self._apply_extension(item, state, ptr)
+
+    def _apply_extension(self, item: str, state: _ContextState, ptr: str) -> list[Problem]:
+        assert state.version is not None
+        found = self._extension_context(item, state.version, ptr, state.contexts, state.limits)
+        if item not in KNOWN_CONTEXTS and item not in LIMIT_CONTEXTS and not found:
+            state.undefined = True
+        pending, state.pending = state.pending, []
+        for p_item, p_ptr in pending:
+            found += self._apply_extension(p_item, state, p_ptr)
+        return found
 
     def _extension_context(self, item: str, version: int, ptr: str,
                            contexts: list[ExtensionContext],
@@ -262,6 +300,7 @@ class Walker:
         adjuncts = [a for a in (scope.adjunct(t) for t in cotypes) if a is not None]
         undefined_cotypes = [t for t in cotypes if t not in semantic and scope.adjunct(t) is None]
         present: set[str] = set()
+        unit: Any = None
         for key, value in obj.items():
             if key in _KEYWORDS:
                 continue
@@ -281,7 +320,8 @@ class Walker:
                 continue
             if name == "unit" and semantic:
                 present.add(name)
-                el.unit = value if isinstance(value, str) else None
+                unit = value
+                el.unit = scope.unit_term(value) if isinstance(value, str) else None
                 continue
             adj_prop = next((p for a in adjuncts for p in a.props if p.name == name), None)
             if adj_prop is not None:
@@ -289,14 +329,16 @@ class Walker:
                 self.report(rules.check_literal(adj_prop, value, mm), source, kptr, dtmi)
                 el.extensions[name] = value
                 continue
-            tenable = scope.undefined_allowed and (mm.version == 2 or undefined_cotypes)
+            # An unknown key may belong to an undefined co-type (which v2 always tolerates).
+            tenable = bool(undefined_cotypes) and (mm.version == 2 or scope.undefined_allowed)
             self.report(rules.check_unknown_property(key, name, cls, mm, tenable),
                         source, kptr, dtmi)
             el.extensions[key] = value
         self.report(rules.check_required(cdef, present, obj, ptr), source, ptr, dtmi)
         if semantic:
             el.semantic_types = tuple(semantic)
-            self.report(rules.check_semantic(el, obj, semantic, scope, ptr), source, ptr, dtmi)
+            self.report(rules.check_semantic(el, obj, semantic, scope, ptr, unit), source, ptr,
+                        dtmi)
         for adj in adjuncts:
             self.report(rules.check_adjunct(adj, el, present, ptr), source, ptr, dtmi)
         return el
@@ -389,3 +431,23 @@ def relocate(issue: Issue, pointer: str) -> Issue:
 def _accepted(context: str, acceptable: tuple[str, ...]) -> bool:
     """Limit contexts may be accepted with or without their version (``...:onvif``)."""
     return context in acceptable or context.rsplit(";", 1)[0] in acceptable
+
+
+def _strip(text: str, prefix: str, suffix: str) -> str:
+    if text.startswith(prefix) and text.endswith(suffix):
+        return text[len(prefix):len(text) - len(suffix)]
+    return text
+
+
+class _ContextState:
+    """What the @context values read so far establish."""
+
+    def __init__(self, outer: Scope | None) -> None:
+        self.version: int | None = outer.version if outer else None
+        self.contexts: list[ExtensionContext] = list(outer.contexts) if outer else []
+        self.undefined = outer.undefined_allowed if outer else False
+        self.limits: dict[str, int] = {}
+        self.core_seen = False
+        self.limitless_open = False
+        self.previous: Any = None
+        self.pending: list[tuple[str, str]] = []
