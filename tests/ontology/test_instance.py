@@ -538,3 +538,11 @@ def test_no_input_makes_validation_raise(registry: ModelRegistry) -> None:
             validate_telemetry(registry, model, value)
         validate_relationship_properties(registry, ROOM, "contains", value)
         validate_command(registry, THERMOSTAT, "reset", value)
+
+
+def test_huge_unknown_names_are_not_echoed_in_full(registry: ModelRegistry) -> None:
+    name = "x" * 1_000_000
+    [error] = validate_twin(registry, ROOM, {name: 1})
+    assert error.code == "UNKNOWN_NAME" and len(error.message) < 300
+    [error] = validate_value(schema(READING), {name: 1})
+    assert error.code == "UNKNOWN_FIELD" and len(error.message) < 300
