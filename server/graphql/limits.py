@@ -40,8 +40,8 @@ __all__ = ["Limits", "limits_rule"]
 class Limits:
     max_depth: int = 15  # nesting of selection sets
     max_cost: int = 50_000  # see the module docstring
-    max_page_size: int = 1_000  # cap on first/limit of list fields
-    default_page_size: int = 100
+    max_page_size: int = 10_000  # cap on ``first`` of every list field
+    default_page_size: int = 100  # ``twins`` without ``first``; traversals default to the cap
     list_size_estimate: int = 100  # cost multiplier of a list field without a literal size
     max_traversal_depth: int = 50  # hops in neighbours/expand/path/hierarchy
     max_request_bytes: int = 1_000_000  # HTTP body size

@@ -67,7 +67,7 @@ class Query:
         f = filter or TwinFilterInput()
         op = Search(to_filter(f.model, f.where, f.id_prefix, f.exact_model),
                     sort.property if sort else None, bool(sort and sort.descending),
-                    _cap(info, first), after)
+                    _cap(info, first, search=True), after)
         page = ctx.engine.run(op)
         twins = {t.id: t for t in ctx.store.get_twins(page.ids)}
         return TwinConnection(nodes=[Twin(_twin=twins[i]) for i in page.ids if i in twins],

@@ -111,9 +111,12 @@ def hydrate(info: Info, ids: Sequence[str]) -> dict[str, Twin]:
     return {t.id: Twin(_twin=t) for t in ctx_of(info).store.get_twins(list(dict.fromkeys(ids)))}
 
 
-def _cap(info: Info, first: int | None) -> int:
+def _cap(info: Info, first: int | None, *, search: bool = False) -> int:
+    """``first`` checked against max_page_size; when absent, the search page size for
+    ``twins`` and the cap itself for traversals (which are bounded by their depth)."""
     limits = ctx_of(info).limits
-    size = limits.default_page_size if first is None else first
+    default = limits.default_page_size if search else limits.max_page_size
+    size = default if first is None else first
     if size < 0 or size > limits.max_page_size:
         from server.graphql.errors import ApiError
 

@@ -1,0 +1,302 @@
+"""Read latency: GraphQL vs the same question asked directly, on each store, same run.
+
+    .venv/bin/python bench/queries.py [--backend embedded|neo4j|both] [--buildings N]
+        [--iterations N] [--neo4j-uri bolt://127.0.0.1:7687]
+
+A generated building portfolio (default 50 buildings: about 100,000 twins):
+sites of 10 buildings, each building 10 floors of 20 rooms, each room one
+piece of equipment and 8 sensors (isLocatedIn the room).  For each typical
+question, p50/p99 over ``--iterations`` random targets of:
+
+- ``graphql``: the GraphQL request over HTTP (in-process ASGI: FastAPI TestClient),
+  twins hydrated as the client asked;
+- ``direct``: the same question asked directly and materialised the same way:
+  on the embedded store, a breadth-first walk over the networkx graph plus
+  ``get_twins``; on Neo4j, one hand-written Cypher query through the driver;
+- the ratio graphql p50 / direct p50 (target: at most 1.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from graph import RelationshipUpsert, TwinGraph, TwinUpsert, open_graph
+from queries import Descendants, QueryEngine
+from server.auth import Authenticator
+from server.graphql import Limits, create_graphql_router
+
+NS = "dtmi:bench:q:"
+SPACE, SITE, BUILDING, FLOOR, ROOM = (f"{NS}{n};1" for n in ("Space", "Site", "Building",
+                                                                "Floor", "Room"))
+EQUIPMENT, SENSOR = f"{NS}Equipment;1", f"{NS}Sensor;1"
+CTX = "dtmi:dtdl:context;3"
+
+
+def _prop(name: str, schema: str) -> dict[str, Any]:
+    return {"@type": "Property", "name": name, "schema": schema, "writable": True}
+
+
+MODELS: list[dict[str, Any]] = [
+    {"@context": CTX, "@id": SPACE, "@type": "Interface",
+     "contents": [_prop("name", "string"), _prop("area", "double"),
+                  {"@type": "Relationship", "name": "contains", "target": SPACE}]},
+    *({"@context": CTX, "@id": m, "@type": "Interface", "extends": SPACE} for m in
+      (SITE, BUILDING, FLOOR)),
+    {"@context": CTX, "@id": ROOM, "@type": "Interface", "extends": SPACE,
+     "contents": [{"@type": "Telemetry", "name": "temperature", "schema": "double"}]},
+    {"@context": CTX, "@id": EQUIPMENT, "@type": "Interface",
+     "contents": [_prop("name", "string"),
+                  {"@type": "Relationship", "name": "isLocatedIn", "target": SPACE}]},
+    {"@context": CTX, "@id": SENSOR, "@type": "Interface", "extends": EQUIPMENT,
+     "contents": [{"@type": "Telemetry", "name": "value", "schema": "double"}]},
+]
+
+
+def portfolio(buildings: int, seed: int = 7) -> Iterator[tuple[list[TwinUpsert],
+                                                              list[RelationshipUpsert]]]:
+    """One batch per building (site twins ride with their first building)."""
+    rnd = random.Random(seed)
+    for b in range(buildings):
+        twins: list[TwinUpsert] = []
+        rels: list[RelationshipUpsert] = []
+        site = f"site{b // 10}"
+        if b % 10 == 0:
+            twins.append(TwinUpsert(site, SITE, {"name": site}))
+        bid = f"b{b}"
+        twins.append(TwinUpsert(bid, BUILDING, {"name": bid, "area": 10000.0}))
+        rels.append(RelationshipUpsert(site, f"c-{bid}", "contains", bid))
+        for f in range(10):
+            fid = f"{bid}-f{f}"
+            twins.append(TwinUpsert(fid, FLOOR, {"name": fid, "area": 1000.0}))
+            rels.append(RelationshipUpsert(bid, f"c-{fid}", "contains", fid))
+            for r in range(20):
+                rid = f"{fid}-r{r}"
+                temp = round(rnd.uniform(18.0, 30.0), 1)
+                twins.append(TwinUpsert(rid, ROOM, {"name": rid, "area": 20.0 + r,
+                                                    "temperature": temp}))
+                rels.append(RelationshipUpsert(fid, f"c-{rid}", "contains", rid))
+                for e in range(9):
+                    eid = f"{rid}-e{e}"
+                    model = EQUIPMENT if e == 0 else SENSOR
+                    props: dict[str, Any] = {"name": eid}
+                    if model == SENSOR:
+                        props["value"] = round(rnd.uniform(0, 100), 2)
+                    twins.append(TwinUpsert(eid, model, props))
+                    rels.append(RelationshipUpsert(eid, "loc", "isLocatedIn", rid))
+        yield twins, rels
+
+
+def load(store: TwinGraph, buildings: int) -> int:
+    store.add_models(MODELS)
+    count = 0
+    for twins, rels in portfolio(buildings):
+        results = store.upsert_batch(twins, rels)
+        bad = [r for r in results if not r.ok]
+        if bad:
+            raise SystemExit(f"load failed: {bad[:3]}")
+        count += len(twins)
+    return count
+
+
+def timed(fn: Callable[[], Any], iterations: int) -> tuple[float, float]:
+    fn()  # warm up
+    samples = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+# ----------------------------------------------------------------- the questions
+
+GQL_DESCENDANTS = """query($id: String!) { twin(id: $id) {
+    descendants(first: 5000) { depth twin { id model } } } }"""
+GQL_WARM_ROOMS = """query($id: String!, $room: String!) { twin(id: $id) {
+    descendants(model: $room, where: [{property: "temperature", op: GT, value: 26}], first: 1000)
+    { twin { id properties } } } }"""
+GQL_IN_ROOM = """query($id: String!) { twin(id: $id) {
+    neighbors(names: ["isLocatedIn"], direction: IN) { twin { id model properties } } } }"""
+GQL_ANCESTORS = """query($id: String!) {
+    twin(id: $id) { ancestors { depth twin { id model } } } }"""
+GQL_SEARCH = """query($room: String!) { twins(filter: {model: $room,
+    where: [{property: "temperature", op: GE, value: 29.5}]}, first: 100) { nodes { id } } }"""
+
+
+def nx_bfs(g: Any, start: str, down: bool = True) -> list[tuple[str, int]]:
+    """The raw networkx walk the direct embedded baseline uses (contains out, isLocatedIn in)."""
+    out, frontier, seen, depth = [], [start], {start}, 0
+    while frontier:
+        depth += 1
+        nxt = []
+        for n in frontier:
+            edges = ([(v, d) for _, v, d in g.out_edges(n, data="name") if d == "contains"] +
+                     [(u, d) for u, _, d in g.in_edges(n, data="name") if d == "isLocatedIn"]
+                     ) if down else (
+                     [(u, d) for u, _, d in g.in_edges(n, data="name") if d == "contains"] +
+                     [(v, d) for _, v, d in g.out_edges(n, data="name") if d == "isLocatedIn"])
+            for other, _ in edges:
+                if other not in seen:
+                    seen.add(other)
+                    out.append((other, depth))
+                    nxt.append(other)
+        frontier = nxt
+    return out
+
+
+def direct_embedded(store: Any) -> dict[str, Callable[[str], Any]]:
+    def descendants(bid: str) -> Any:
+        with store.read_view() as g:
+            found = nx_bfs(g, bid)
+        return store.get_twins([t for t, _ in found])
+
+    def warm_rooms(bid: str) -> Any:
+        with store.read_view() as g:
+            nodes = g.nodes
+            ids = [t for t, _ in nx_bfs(g, bid)
+                   if nodes[t]["model"] == ROOM and nodes[t]["props"].get("temperature", 0) > 26]
+        return store.get_twins(ids)
+
+    def in_room(rid: str) -> Any:
+        with store.read_view() as g:
+            ids = [u for u, _, d in g.in_edges(rid, data="name") if d == "isLocatedIn"]
+        return store.get_twins(ids)
+
+    def ancestors(sid: str) -> Any:
+        with store.read_view() as g:
+            found = nx_bfs(g, sid, down=False)
+        return store.get_twins([t for t, _ in found])
+
+    def search(_: str) -> Any:
+        with store.read_view() as g:
+            ids = sorted(t for t, a in g.nodes(data=True)
+                         if a["model"] == ROOM and a["props"].get("temperature", 0) >= 29.5)[:100]
+        return ids
+
+    return {"descendants": descendants, "warm_rooms": warm_rooms, "in_room": in_room,
+            "ancestors": ancestors, "search": search}
+
+
+def direct_neo4j(uri: str) -> dict[str, Callable[[str], Any]]:
+    from neo4j import GraphDatabase
+
+    driver = GraphDatabase.driver(uri, auth=None)
+
+    def q(text: str, **params: Any) -> Callable[[str], Any]:
+        def run(target: str) -> Any:
+            return driver.execute_query(text, id=target, **params, routing_="r").records
+        return run
+
+    return {
+        "descendants": q("MATCH (x:Twin {`$dtId`: $id}) MATCH p = SHORTEST 1 "
+                         "(x)((a)-[r:contains|isLocatedIn]-(b) WHERE (type(r) = 'contains' AND "
+                         "startNode(r) = a) OR (type(r) = 'isLocatedIn' AND endNode(r) = a))"
+                         "{1,50}(d) RETURN d.`$dtId`, d.`$model`, length(p)"),
+        "warm_rooms": q("MATCH (x:Twin {`$dtId`: $id})-[:contains*1..50]->(d:Twin) "
+                        "WHERE d.`$model` = $room AND d.temperature > 26 RETURN DISTINCT d",
+                        room=ROOM),
+        "in_room": q("MATCH (x:Twin {`$dtId`: $id})<-[:isLocatedIn]-(d) RETURN d"),
+        "ancestors": q("MATCH (x:Twin {`$dtId`: $id}) MATCH p = SHORTEST 1 "
+                       "(x)((a)-[r:contains|isLocatedIn]-(b) WHERE (type(r) = 'contains' AND "
+                       "endNode(r) = a) OR (type(r) = 'isLocatedIn' AND startNode(r) = a))"
+                       "{1,50}(d) RETURN d.`$dtId`, d.`$model`, length(p)"),
+        "search": q("MATCH (n:Twin) WHERE n.`$model` = $room AND n.temperature >= 29.5 "
+                    "RETURN n.`$dtId` AS id ORDER BY id LIMIT 100", room=ROOM),
+    }
+
+
+def bench_store(label: str, store: TwinGraph, direct: dict[str, Callable[[str], Any]],
+                buildings: int, iterations: int) -> list[tuple[str, float, float, float, float]]:
+    app = FastAPI()
+    app.include_router(create_graphql_router(store, auth=Authenticator.open_mode(),
+                                             limits=Limits(max_cost=10_000_000)),
+                       prefix="/graphql")
+    client = TestClient(app)
+    rnd = random.Random(1)
+
+    def pick_building() -> str:
+        return f"b{rnd.randrange(buildings)}"
+
+    def pick_room() -> str:
+        return f"b{rnd.randrange(buildings)}-f{rnd.randrange(10)}-r{rnd.randrange(20)}"
+
+    def pick_sensor() -> str:
+        return f"{pick_room()}-e{rnd.randrange(1, 9)}"
+
+    def gql(query: str, **variables: Any) -> Any:
+        resp = client.post("/graphql", json={"query": query, "variables": variables})
+        body = resp.json()
+        if "errors" in body:
+            raise SystemExit(f"GraphQL error: {body['errors']}")
+        return body
+
+    questions = [
+        ("descendants of a building", "descendants", pick_building,
+         lambda t: gql(GQL_DESCENDANTS, id=t)),
+        ("rooms of a building warmer than 26 C", "warm_rooms", pick_building,
+         lambda t: gql(GQL_WARM_ROOMS, id=t, room=ROOM)),
+        ("what is located in a room", "in_room", pick_room, lambda t: gql(GQL_IN_ROOM, id=t)),
+        ("ancestors of a sensor", "ancestors", pick_sensor, lambda t: gql(GQL_ANCESTORS, id=t)),
+        ("search: rooms >= 29.5 C (first 100)", "search", pick_room,
+         lambda _: gql(GQL_SEARCH, room=ROOM)),
+    ]
+    rows = []
+    for title, key, pick, via_gql in questions:
+        g50, g99 = timed(lambda pick=pick, via_gql=via_gql: via_gql(pick()), iterations)
+        d50, d99 = timed(lambda pick=pick, key=key: direct[key](pick()), iterations)
+        rows.append((title, g50, g99, d50, d99))
+        print(f"{label:9} {title:40} graphql p50 {g50:8.2f} ms p99 {g99:8.2f} | direct p50 "
+              f"{d50:8.2f} ms p99 {d99:8.2f} | ratio {g50 / d50:5.2f}", flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", choices=["embedded", "neo4j", "both"], default="embedded")
+    ap.add_argument("--buildings", type=int, default=50)
+    ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--neo4j-uri", default=os.environ.get("GRAPHTWIN_TEST_NEO4J_URI"))
+    args = ap.parse_args()
+
+    if args.backend in ("embedded", "both"):
+        with tempfile.TemporaryDirectory() as tmp, open_graph(f"embedded:{tmp}/s") as store:
+            t0 = time.perf_counter()
+            n = load(store, args.buildings)
+            print(f"embedded: loaded {n} twins in {time.perf_counter() - t0:.1f} s", flush=True)
+            bench_store("embedded", store, direct_embedded(store), args.buildings, args.iterations)
+            # The query layer alone (no GraphQL, no hydration), for reference.
+            engine = QueryEngine(store)
+            d50, _ = timed(lambda: engine.run(Descendants("b0")), args.iterations)
+            print(f"embedded  queries.Descendants alone (ids+depth): p50 {d50:.2f} ms")
+    if args.backend in ("neo4j", "both"):
+        if not args.neo4j_uri:
+            raise SystemExit("--neo4j-uri or GRAPHTWIN_TEST_NEO4J_URI is needed for Neo4j")
+        from neo4j import GraphDatabase
+
+        with GraphDatabase.driver(args.neo4j_uri, auth=None) as driver:
+            driver.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS")
+        with open_graph(args.neo4j_uri) as store:
+            t0 = time.perf_counter()
+            n = load(store, args.buildings)
+            print(f"neo4j: loaded {n} twins in {time.perf_counter() - t0:.1f} s", flush=True)
+            bench_store("neo4j", store, direct_neo4j(args.neo4j_uri), args.buildings,
+                        args.iterations)
+
+
+if __name__ == "__main__":
+    main()
