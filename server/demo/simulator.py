@@ -15,6 +15,7 @@ import logging
 import math
 import random
 import threading
+import uuid
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -142,9 +143,10 @@ class TelemetrySimulator:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("the telemetry simulator is already running")
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"graphtwin-demo-sim-{id(self):x}"
-        )
+        # A random client id: two demo servers on one broker must not take over each
+        # other's session (the broker disconnects the older holder of an id).
+        client_id = f"graphtwin-demo-sim-{uuid.uuid4().hex[:12]}"
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.reconnect_delay_set(min_delay=1, max_delay=5)
