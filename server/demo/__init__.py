@@ -37,8 +37,9 @@ each with twelve rooms ``bldg-1-f2-r01`` ... ``bldg-1-f2-r12`` and one HVAC unit
 ``bldg-1-f2-hvac`` that ``serves`` every room of its floor.  Every room has a
 temperature sensor ``<room>-temp``; about half also have an air quality sensor
 ``<room>-air``, and meeting rooms (and a few others) an occupancy sensor
-``<room>-occ``.  That is 271 twins and 354 relationships with the default seed.  Relationship ids are
-``<name>-<target>`` (``contains-bldg-1-f2``), unique per source twin.
+``<room>-occ``.  That is 271 twins and 354 relationships with the default seed.
+Relationship ids are ``<name>-<target>`` (``contains-bldg-1-f2``), unique per
+source twin.
 
 The simulator (:mod:`server.demo.simulator`)
 --------------------------------------------
