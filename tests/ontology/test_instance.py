@@ -461,6 +461,11 @@ def test_telemetry_payload_takes_telemetry_and_reported_properties(registry: Mod
     assert 'did you mean "temperature"' in errors[0].message
     # Inherited contents count: Room extends Space, whose "name" is in Room's contents.
     assert validate_telemetry(registry, ROOM, {"name": "r", "occupancy": 2}) == []
+    # A component's telemetry arrives nested under the component's name.
+    assert validate_telemetry(registry, ROOM, {"thermostat1": {"temperature": 20.5}}) == []
+    assert codes(validate_telemetry(registry, ROOM, {"thermostat1": {"temperature": "x"}})) == [
+        ("/thermostat1/temperature", "WRONG_TYPE")
+    ]
 
 
 def test_relationship_properties(registry: ModelRegistry) -> None:
