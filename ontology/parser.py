@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from ontology.builder import Builder
+from ontology.elements import Ref
 from ontology.errors import Codes, DtdlError
 from ontology.locations import SourceText
 from ontology.model import Interface, ModelRegistry, SourceLocation
@@ -75,7 +76,7 @@ def parse_models(sources: Iterable[Any] | Any, options: ParseOptions | None = No
             _walk_source(walker, src, i)
         resolver = Resolver(walker, known)
         missing = resolver.missing_refs()
-        if missing and options.resolver is not None:
+        if (missing or resolver.dangling_targets()) and options.resolver is not None:
             missing = _fetch(walker, resolver, options.resolver, missing)
         return _finish(walker, resolver, missing, options, known)
     except RecursionError:
@@ -165,8 +166,10 @@ def _input_error(walker: Walker, name: str | None, code: str, message: str, hint
 def _fetch(walker: Walker, resolver: Resolver, hook: ResolverHook,
            missing: dict[str, list[Any]]) -> dict[str, list[Any]]:
     asked: set[str] = set()
-    while missing and not set(missing) <= asked:
-        wanted = frozenset(set(missing) - asked)
+    while True:
+        wanted = frozenset((set(missing) | set(resolver.dangling_targets())) - asked)
+        if not wanted:
+            break
         asked |= wanted
         try:
             fetched = list(hook(wanted))
@@ -195,10 +198,15 @@ def _finish(walker: Walker, resolver: Resolver, missing: dict[str, list[Any]],
                     "Submit the model that defines it, or fix the identifier."),
                     ref.source, ref.pointer, dtmi))
     errors = [_to_error(issue) for issue in walker.issues]
-    unresolved = frozenset(missing)
+    dangling = resolver.dangling_targets()
+    unresolved = frozenset(missing) | frozenset(dangling)
     registry = ModelRegistry()
     if not errors or options.allow_partial:
         bad = _failed_interfaces(walker, resolver, interfaces, missing, cyclic)
+        if options.allow_partial:  # "complete" also means every relationship target is there
+            bad |= _failed_interfaces(walker, resolver, interfaces, {
+                t: [Ref(t, el.source, el.pointer, "Interface") for el in els]
+                for t, els in dangling.items()}, set())
         builder = Builder(resolver, known)
         built = {}
         for el in interfaces:

@@ -52,6 +52,21 @@ class Resolver:
             missing.setdefault(ref.target, []).append(ref)
         return missing
 
+    def dangling_targets(self) -> dict[str, list[Element]]:
+        """Relationship targets that name no interface we have.
+
+        DTDL does not require a target to be defined (a model may point at interfaces
+        of another ontology), so these are not errors; they are reported as
+        unresolved so a caller can fetch them or load only what is complete.
+        """
+        dangling: dict[str, list[Element]] = {}
+        for el in self._all_elements():
+            target = el.literals.get("target") if el.cls == "Relationship" else None
+            if isinstance(target, str) and target not in self.walker.by_id \
+                    and target not in self.known:
+                dangling.setdefault(target, []).append(el)
+        return dangling
+
     # ------------------------------------------------------------------ checks
 
     def check_references(self) -> None:
