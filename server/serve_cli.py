@@ -105,6 +105,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from server.app import create_app
 
+    # amqtt's state machine (transitions) logs every session change at INFO.
+    for noisy in ("transitions", "amqtt"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

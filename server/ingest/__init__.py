@@ -88,12 +88,22 @@ class IngestService:
         self.source.start()
 
     def stop(self, drain_timeout: float = 10.0) -> None:
-        """Unsubscribe, apply and acknowledge what was received, then disconnect."""
+        """Apply and acknowledge what was received, then disconnect.
+
+        The subscriptions stay in the broker's persistent session (no
+        unsubscribe), so what is published while the server is down waits for
+        it; anything that arrives after the drain is left unacknowledged and
+        comes back on the next connection.
+        """
         if self._subscription is not None:
             self._subscription.close()
-        self.source.stop_receiving()
         self.pipeline.stop(drain_timeout)
         self.source.stop()
+        if self.pipeline.pending:
+            log.info(
+                "ingestion: %d late messages left for the broker to redeliver",
+                self.pipeline.pending,
+            )
         self.metrics.broker_connected.set(0)
 
     def _on_change(self, event: ChangeEvent) -> None:

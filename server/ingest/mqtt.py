@@ -87,11 +87,6 @@ class MqttSource:
         self.client.connect_async(self.host, self.port, self.config.keepalive, **kwargs)
         self.client.loop_start()
 
-    def stop_receiving(self) -> None:
-        """Unsubscribe (first step of a clean shutdown); the session itself is kept."""
-        if self.connected:
-            self.client.unsubscribe(self.subscription_topics())
-
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()

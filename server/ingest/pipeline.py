@@ -81,7 +81,11 @@ class _Inbox:
         with self.cond:
             while not self.items:
                 if stop.is_set():
-                    return []
+                    # Shutting down: a short quiet period for messages already on the wire.
+                    self.cond.wait(0.1)
+                    if not self.items:
+                        return []
+                    break
                 self.cond.wait(0.1)
             deadline = self.items[0].received + max_delay
             while len(self.items) < max_size and not stop.is_set():
@@ -136,6 +140,7 @@ class IngestPipeline:
         if self._thread is None:
             return
         self._thread.join(drain_timeout)
+        self._inbox.closed = True  # late arrivals must not block the MQTT thread
         if self._thread.is_alive():
             log.warning(
                 "ingestion: store still failing after %.0fs; leaving %d messages unacknowledged "
@@ -144,7 +149,6 @@ class IngestPipeline:
                 len(self._inbox),
             )
             self._abandon.set()
-            self._inbox.closed = True
             self._thread.join(5)
 
     def submit(self, message: Inbound) -> None:

@@ -42,6 +42,9 @@ class MosquittoHandle:
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
             f"persistence true\npersistence_location {workdir}/\n"
             "max_queued_messages 100000\nmax_inflight_messages 1000\n"
+            # Run as root, mosquitto drops to user "mosquitto", which cannot write
+            # its persistence file into pytest's 0700 temporary directory.
+            + ("user root\n" if os.geteuid() == 0 else "")
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
