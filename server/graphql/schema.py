@@ -15,7 +15,12 @@ from typing import Any
 
 import strawberry
 from graphql import ExecutionResult, GraphQLError
-from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -39,6 +44,7 @@ from server.graphql.types import (
     _cap,
     ctx_of,
     to_filter,
+    twin_of,
 )
 
 __all__ = ["LiveSchema", "build_schema"]
@@ -57,7 +63,7 @@ class Query:
     @strawberry.field
     def twin(self, info: Info, id: str) -> Twin | None:
         found = ctx_of(info).store.get_twins([id])
-        return Twin(_twin=found[0]) if found else None
+        return twin_of(found[0]) if found else None
 
     @strawberry.field(description="Search: filter, sort and cursor pagination")
     def twins(self, info: Info, filter: TwinFilterInput | None = None,
@@ -70,7 +76,7 @@ class Query:
                     _cap(info, first, search=True), after)
         page = ctx.engine.run(op)
         twins = {t.id: t for t in ctx.store.get_twins(page.ids)}
-        return TwinConnection(nodes=[Twin(_twin=twins[i]) for i in page.ids if i in twins],
+        return TwinConnection(nodes=[twin_of(twins[i]) for i in page.ids if i in twins],
                               page_info=PageInfo(end_cursor=page.end_cursor,
                                                  has_next_page=page.has_next))
 
@@ -116,14 +122,14 @@ class Mutation:
     def create_twin(self, info: Info, id: str, model: str, properties: JSON | None = None,
                     replace: bool = False, if_match: str | None = None) -> Twin:
         ctx = _writer(info, "createTwin")
-        return Twin(_twin=ctx.store.create_twin(id, model, _object(properties, "properties"),
+        return twin_of(ctx.store.create_twin(id, model, _object(properties, "properties"),
                                           replace=replace, if_match=if_match))
 
     @strawberry.mutation(description="Apply an RFC 6902 JSON Patch to the twin's properties")
     def patch_twin(self, info: Info, id: str, patch: JSON,
                    if_match: str | None = None) -> Twin:
         ctx = _writer(info, "patchTwin")
-        return Twin(_twin=ctx.store.patch_twin(id, _patch(patch), if_match=if_match))
+        return twin_of(ctx.store.patch_twin(id, _patch(patch), if_match=if_match))
 
     @strawberry.mutation
     def delete_twin(self, info: Info, id: str, if_match: str | None = None,
@@ -243,14 +249,22 @@ def build_schema(limits: Limits, registry: ModelRegistry | None = None) -> straw
     query: type = Query
     if registry is not None and len(registry):
         try:
-            query = build_typed_query(registry, Query, Twin)
+            query = build_typed_query(registry, Query, Twin, twin_of)
         except Exception:  # a model we cannot express must not take the API down
             log.exception("could not generate typed GraphQL types; serving the generic schema")
     return strawberry.Schema(
         query=query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[RoleGate, lambda: AddValidationRules([rule]), ErrorCodes],
+        # Parsing and validation (limits included) are cached per query text: the
+        # same few queries come again and again from an app.
+        extensions=[
+            RoleGate,
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            lambda: AddValidationRules([rule]),
+            ErrorCodes,
+        ],
     )
 
 

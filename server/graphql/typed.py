@@ -139,7 +139,8 @@ def _rel_resolver(name: str, target: Any, wrap: Callable[[base.Twin], Any]) -> C
     return resolve
 
 
-def build_typed_query(registry: ModelRegistry, query_base: type, twin_type: type) -> type:
+def build_typed_query(registry: ModelRegistry, query_base: type, twin_type: type,
+                      wrap_twin: Callable[[base.Twin], Any]) -> type:
     """A Query type extending ``query_base`` with one typed root field per interface."""
     names = type_names(list(registry))
     classes: dict[str, type] = {
@@ -157,7 +158,7 @@ def build_typed_query(registry: ModelRegistry, query_base: type, twin_type: type
         _add(cls, "id", lambda self: self._twin.id, str)
         _add(cls, "model", lambda self: self._twin.model, str)
         _add(cls, "etag", lambda self: self._twin.etag, str)
-        _add(cls, "twin", lambda self: twin_type(_twin=self._twin), twin_type,
+        _add(cls, "twin", lambda self: wrap_twin(self._twin), twin_type,
              "The generic view of this twin (traversals, metadata...)")
         for name, content in sorted(iface.contents.items()):
             if isinstance(content, Property | Telemetry):
@@ -169,7 +170,7 @@ def build_typed_query(registry: ModelRegistry, query_base: type, twin_type: type
                     resolver=_prop_resolver(name, JSON), name=_field_name(name)))
             elif isinstance(content, Relationship):
                 target_cls = classes.get(content.target or "", twin_type)
-                wrap = wrapper(target_cls)
+                wrap = wrapper(target_cls) if target_cls is not twin_type else wrap_twin
                 setattr(cls, _field_name(name), strawberry.field(
                     resolver=_rel_resolver(name, target_cls, wrap), name=_field_name(name)))
     for cls in classes.values():
