@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -105,3 +106,49 @@ if not _HAVE_SHARED:
                 yield handle.url
             finally:
                 handle.stop()
+
+
+class Neo4jHandle:
+    """A private Neo4j from tools/neo4j-test-server; ``stop()``/``start()`` keep port and data."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.run = Path(__file__).parents[2] / "tools" / "neo4j-test-server" / "run"
+        self.port = _free_port()
+        self.data = workdir / "data"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [str(self.run), "--port", str(self.port), "--data", str(self.data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            if raw.startswith(b"NEO4J READY"):
+                # Keep reading its output so a full pipe never blocks the server.
+                threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+                return
+        pytest.fail(f"Neo4j test server did not start (exit {self.proc.wait()})")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(60)
+            self.proc = None
+
+
+if not _HAVE_SHARED:
+
+    @pytest.fixture(scope="session")
+    def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jHandle]:
+        handle = Neo4jHandle(tmp_path_factory.mktemp("neo4j"))
+        handle.start()
+        try:
+            yield handle
+        finally:
+            handle.stop()
