@@ -27,6 +27,9 @@ class GraphQLContext(BaseContext):
 
     def __post_init__(self) -> None:
         super().__init__()
+        # The in-memory store answers in microseconds: call it inline.  Any other
+        # store is called from a worker thread so it never blocks the event loop.
+        self.inline_store = hasattr(self.store, "read_view")
 
     def require(self, role: Role, action: str) -> Principal:
         """The caller, checked to hold ``role``; raises the auth errors otherwise."""

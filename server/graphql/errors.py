@@ -4,12 +4,11 @@ Resolvers raise the store's own errors (``graph.errors``), the query layer's
 ``QueryError`` or the auth errors; this extension stamps each GraphQL error
 with the code of the exception behind it, so clients branch on
 ``extensions.code`` rather than on message text.  Anything unexpected is
-masked as ``INTERNAL`` (and logged) so internals never leak to clients.
+masked as ``INTERNAL`` (the schema logs it) so internals never leak to clients.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from graphql.error import GraphQLError
@@ -18,9 +17,6 @@ from strawberry.extensions import MaskErrors
 from graph.errors import GraphError, ModelError, ValidationError
 
 __all__ = ["ApiError", "ErrorCodes", "error_extensions"]
-
-log = logging.getLogger(__name__)
-
 
 class ApiError(Exception):
     """An error raised by the API layer itself, with its code and optional details."""
@@ -77,8 +73,7 @@ class ErrorCodes(MaskErrors):
                 out.append(error)
                 continue
             ext = error_extensions(original)
-            if ext is None:
-                log.error("unexpected error in a GraphQL resolver", exc_info=original)
+            if ext is None:  # logged with its traceback by the schema's process_errors
                 masked = self.anonymise_error(error)
                 masked.extensions = {"code": "INTERNAL"}
                 out.append(masked)

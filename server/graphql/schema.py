@@ -8,6 +8,7 @@ the resolvers, so a mixed mutation fails field by field with FORBIDDEN).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncGenerator, Iterator
@@ -22,15 +23,17 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.scalars import JSON
+from strawberry.types import ExecutionResult as StrawberryResult
 from strawberry.types import Info
 
 from graph.base import ChangeEvent as StoreEvent
 from graph.base import TwinGraph
+from graph.errors import NotFoundError
 from ontology.model import ModelRegistry
 from queries import Search
-from server.auth import AuthError
+from server.auth import AuthError, Role
 from server.graphql.context import GraphQLContext
-from server.graphql.errors import ApiError, ErrorCodes
+from server.graphql.errors import ApiError, ErrorCodes, error_extensions
 from server.graphql.limits import Limits, limits_rule
 from server.graphql.subscriptions import EventFilter, stream_events
 from server.graphql.typed import build_typed_query
@@ -42,6 +45,7 @@ from server.graphql.types import (
     TwinConnection,
     TwinFilterInput,
     _cap,
+    call,
     ctx_of,
     to_filter,
     twin_of,
@@ -61,44 +65,42 @@ class TwinSort:
 @strawberry.type
 class Query:
     @strawberry.field
-    def twin(self, info: Info, id: str) -> Twin | None:
-        found = ctx_of(info).store.get_twins([id])
+    async def twin(self, info: Info, id: str) -> Twin | None:
+        found = await call(info, ctx_of(info).store.get_twins, [id])
         return twin_of(found[0]) if found else None
 
     @strawberry.field(description="Search: filter, sort and cursor pagination")
-    def twins(self, info: Info, filter: TwinFilterInput | None = None,
-              sort: TwinSort | None = None, first: int | None = None,
-              after: str | None = None) -> TwinConnection:
+    async def twins(self, info: Info, filter: TwinFilterInput | None = None,
+                    sort: TwinSort | None = None, first: int | None = None,
+                    after: str | None = None) -> TwinConnection:
         ctx = ctx_of(info)
         f = filter or TwinFilterInput()
         op = Search(to_filter(f.model, f.where, f.id_prefix, f.exact_model),
                     sort.property if sort else None, bool(sort and sort.descending),
                     _cap(info, first, search=True), after)
-        page = ctx.engine.run(op)
-        twins = {t.id: t for t in ctx.store.get_twins(page.ids)}
+        page = await call(info, ctx.engine.run, op)
+        twins = {t.id: t for t in await call(info, ctx.store.get_twins, page.ids)}
         return TwinConnection(nodes=[twin_of(twins[i]) for i in page.ids if i in twins],
                               page_info=PageInfo(end_cursor=page.end_cursor,
                                                  has_next_page=page.has_next))
 
     @strawberry.field
-    def models(self, info: Info, include_decommissioned: bool = True) -> list[Model]:
-        found = ctx_of(info).store.list_models()
+    async def models(self, info: Info, include_decommissioned: bool = True) -> list[Model]:
+        found = await call(info, ctx_of(info).store.list_models)
         return [Model(_info=m) for m in sorted(found, key=lambda m: m.id)
                 if include_decommissioned or not m.decommissioned]
 
     @strawberry.field
-    def model(self, info: Info, id: str) -> Model | None:
-        from graph.errors import NotFoundError
-
+    async def model(self, info: Info, id: str) -> Model | None:
         try:
-            return Model(_info=ctx_of(info).store.get_model(id))
+            return Model(_info=await call(info, ctx_of(info).store.get_model, id))
         except NotFoundError:
             return None
 
 
-def _writer(info: Info, action: str) -> GraphQLContext:
+def _require(info: Info, role: Role, action: str) -> GraphQLContext:
     ctx = ctx_of(info)
-    ctx.require("writer", action)
+    ctx.require(role, action)
     return ctx
 
 
@@ -119,68 +121,69 @@ def _object(value: Any, what: str) -> dict[str, Any]:
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    def create_twin(self, info: Info, id: str, model: str, properties: JSON | None = None,
-                    replace: bool = False, if_match: str | None = None) -> Twin:
-        ctx = _writer(info, "createTwin")
-        return twin_of(ctx.store.create_twin(id, model, _object(properties, "properties"),
-                                          replace=replace, if_match=if_match))
+    async def create_twin(self, info: Info, id: str, model: str, properties: JSON | None = None,
+                          replace: bool = False, if_match: str | None = None) -> Twin:
+        store = _require(info, "writer", "createTwin").store
+        return twin_of(await call(info, store.create_twin, id, model,
+                                  _object(properties, "properties"), replace=replace,
+                                  if_match=if_match))
 
     @strawberry.mutation(description="Apply an RFC 6902 JSON Patch to the twin's properties")
-    def patch_twin(self, info: Info, id: str, patch: JSON,
-                   if_match: str | None = None) -> Twin:
-        ctx = _writer(info, "patchTwin")
-        return twin_of(ctx.store.patch_twin(id, _patch(patch), if_match=if_match))
+    async def patch_twin(self, info: Info, id: str, patch: JSON,
+                         if_match: str | None = None) -> Twin:
+        store = _require(info, "writer", "patchTwin").store
+        return twin_of(await call(info, store.patch_twin, id, _patch(patch), if_match=if_match))
 
     @strawberry.mutation
-    def delete_twin(self, info: Info, id: str, if_match: str | None = None,
-                    cascade: bool = False) -> bool:
-        _writer(info, "deleteTwin").store.delete_twin(id, if_match=if_match, cascade=cascade)
+    async def delete_twin(self, info: Info, id: str, if_match: str | None = None,
+                          cascade: bool = False) -> bool:
+        store = _require(info, "writer", "deleteTwin").store
+        await call(info, store.delete_twin, id, if_match=if_match, cascade=cascade)
         return True
 
     @strawberry.mutation
-    def create_relationship(self, info: Info, source: str, id: str, name: str, target: str,
-                            properties: JSON | None = None, replace: bool = False,
-                            if_match: str | None = None) -> Relationship:
-        ctx = _writer(info, "createRelationship")
-        rel = ctx.store.create_relationship(source, id, name, target,
-                                            _object(properties, "properties"),
-                                            replace=replace, if_match=if_match)
+    async def create_relationship(self, info: Info, source: str, id: str, name: str,
+                                  target: str, properties: JSON | None = None,
+                                  replace: bool = False,
+                                  if_match: str | None = None) -> Relationship:
+        store = _require(info, "writer", "createRelationship").store
+        rel = await call(info, store.create_relationship, source, id, name, target,
+                         _object(properties, "properties"), replace=replace, if_match=if_match)
         return Relationship(_rel=rel)
 
     @strawberry.mutation
-    def patch_relationship(self, info: Info, source: str, id: str, patch: JSON,
-                           if_match: str | None = None) -> Relationship:
-        ctx = _writer(info, "patchRelationship")
-        return Relationship(_rel=ctx.store.patch_relationship(source, id, _patch(patch),
-                                                         if_match=if_match))
+    async def patch_relationship(self, info: Info, source: str, id: str, patch: JSON,
+                                 if_match: str | None = None) -> Relationship:
+        store = _require(info, "writer", "patchRelationship").store
+        rel = await call(info, store.patch_relationship, source, id, _patch(patch),
+                         if_match=if_match)
+        return Relationship(_rel=rel)
 
     @strawberry.mutation
-    def delete_relationship(self, info: Info, source: str, id: str,
-                            if_match: str | None = None) -> bool:
-        _writer(info, "deleteRelationship").store.delete_relationship(source, id,
-                                                                       if_match=if_match)
+    async def delete_relationship(self, info: Info, source: str, id: str,
+                                  if_match: str | None = None) -> bool:
+        store = _require(info, "writer", "deleteRelationship").store
+        await call(info, store.delete_relationship, source, id, if_match=if_match)
         return True
 
     @strawberry.mutation(description="Upload DTDL documents (all or none); errors carry "
                                      "file/line/column in extensions.errors")
-    def upload_models(self, info: Info, documents: JSON,
-                      names: list[str] | None = None) -> list[Model]:
-        ctx = ctx_of(info)
-        ctx.require("admin", "uploadModels")
+    async def upload_models(self, info: Info, documents: JSON,
+                            names: list[str] | None = None) -> list[Model]:
+        store = _require(info, "admin", "uploadModels").store
         docs = documents if isinstance(documents, list) else [documents]
-        return [Model(_info=m) for m in ctx.store.add_models(docs, source_names=names or ())]
+        added = await call(info, store.add_models, docs, source_names=names or ())
+        return [Model(_info=m) for m in added]
 
     @strawberry.mutation
-    def decommission_model(self, info: Info, id: str) -> Model:
-        ctx = ctx_of(info)
-        ctx.require("admin", "decommissionModel")
-        return Model(_info=ctx.store.decommission_model(id))
+    async def decommission_model(self, info: Info, id: str) -> Model:
+        store = _require(info, "admin", "decommissionModel").store
+        return Model(_info=await call(info, store.decommission_model, id))
 
     @strawberry.mutation
-    def delete_model(self, info: Info, id: str) -> bool:
-        ctx = ctx_of(info)
-        ctx.require("admin", "deleteModel")
-        ctx.store.delete_model(id)
+    async def delete_model(self, info: Info, id: str) -> bool:
+        store = _require(info, "admin", "deleteModel").store
+        await call(info, store.delete_model, id)
         return True
 
 
@@ -252,7 +255,7 @@ def build_schema(limits: Limits, registry: ModelRegistry | None = None) -> straw
             query = build_typed_query(registry, Query, Twin, twin_of)
         except Exception:  # a model we cannot express must not take the API down
             log.exception("could not generate typed GraphQL types; serving the generic schema")
-    return strawberry.Schema(
+    return _Schema(
         query=query,
         mutation=Mutation,
         subscription=Subscription,
@@ -266,6 +269,15 @@ def build_schema(limits: Limits, registry: ModelRegistry | None = None) -> straw
             ErrorCodes,
         ],
     )
+
+
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: Any = None) -> None:
+        """Log only the unexpected: refusals (not found, bad input, auth) are answers."""
+        unexpected = [e for e in errors if e.original_error is not None
+                      and error_extensions(e.original_error) is None]
+        super().process_errors(unexpected, execution_context)
 
 
 class LiveSchema:
@@ -291,6 +303,21 @@ class LiveSchema:
                     self._schema = build_schema(self._limits, registry)
                     self._registry = registry
         return self._schema
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        """Queries and mutations over HTTP, within ``limits.timeout_seconds``.
+
+        Store calls to a database run in worker threads, so the wait can end on
+        time; the abandoned call finishes in its thread, its result unused.
+        """
+        limit = self._limits.timeout_seconds
+        try:
+            return await asyncio.wait_for(self.current().execute(*args, **kwargs), limit)
+        except TimeoutError:
+            error = GraphQLError(
+                f"the operation ran longer than the limit timeout_seconds={limit:g}",
+                extensions={"code": "TIMEOUT", "limit": "timeout_seconds", "max": limit})
+            return StrawberryResult(data=None, errors=[error])
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.current(), name)

@@ -52,6 +52,7 @@ from ontology.model import (
     Schema,
     Telemetry,
 )
+from server.graphql.types import call
 
 __all__ = ["RESERVED_FIELDS", "RESERVED_ROOTS", "RESERVED_TYPES", "build_typed_query", "type_names"]
 
@@ -129,11 +130,12 @@ def _prop_resolver(name: str, kind: Any) -> Callable[..., Any]:
 
 
 def _rel_resolver(name: str, target: Any, wrap: Callable[[base.Twin], Any]) -> Callable[..., Any]:
-    def resolve(self: Any, info: Info) -> Any:
+    async def resolve(self: Any, info: Info) -> Any:
         store = info.context.store
-        targets = [r.target for r in store.list_relationships(self._twin.id, name)]
-        twins = {t.id: t for t in store.get_twins(list(dict.fromkeys(targets)))}
-        return [wrap(twins[t]) for t in dict.fromkeys(targets) if t in twins]
+        rels = await call(info, store.list_relationships, self._twin.id, name)
+        targets = list(dict.fromkeys(r.target for r in rels))
+        twins = {t.id: t for t in await call(info, store.get_twins, targets)}
+        return [wrap(twins[t]) for t in targets if t in twins]
 
     resolve.__annotations__ = {"info": Info, "return": list[target]}
     return resolve
@@ -191,8 +193,8 @@ def _add(cls: type, name: str, fn: Callable[[Any], Any], kind: Any, doc: str | N
 
 
 def _root_resolver(dtmi: str, cls: type) -> Callable[..., Any]:
-    def resolve(self: Any, info: Info, id: str) -> Any:
-        found = info.context.store.get_twins([id])
+    async def resolve(self: Any, info: Info, id: str) -> Any:
+        found = await call(info, info.context.store.get_twins, [id])
         if not found or not info.context.store.registry.is_of_model(found[0].model, dtmi):
             return None
         return cls(_twin=found[0])

@@ -7,9 +7,10 @@ operations; relationship names are validated there (DTDL name pattern).
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -54,6 +55,9 @@ __all__ = [
     "to_filter",
     "twin_of",
 ]
+
+
+T = TypeVar("T")
 
 
 def ctx_of(info: Info) -> GraphQLContext:
@@ -103,17 +107,26 @@ def to_filter(model: str | None = None, where: Sequence[PropertyFilter] | None =
     return TwinFilter(model=model, exact_model=exact_model, where=preds, id_prefix=id_prefix)
 
 
-def run(info: Info, op: Operation[Any]) -> Any:
-    return ctx_of(info).engine.run(op)
+async def call(info: Info, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a store call: inline for the in-memory store, in a worker thread otherwise,
+    so a slow database never blocks the event loop (and the timeout can fire)."""
+    if ctx_of(info).inline_store:
+        return fn(*args, **kwargs)
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def run(info: Info, op: Operation[Any]) -> Any:
+    return await call(info, ctx_of(info).engine.run, op)
 
 
 def twin_of(t: base.Twin) -> Twin:
     return Twin(id=t.id, model=t.model, etag=t.etag, _twin=t)
 
 
-def hydrate(info: Info, ids: Sequence[str]) -> dict[str, Twin]:
+async def hydrate(info: Info, ids: Sequence[str]) -> dict[str, Twin]:
     """Twins by id, in one store call."""
-    return {t.id: twin_of(t) for t in ctx_of(info).store.get_twins(list(dict.fromkeys(ids)))}
+    found = await call(info, ctx_of(info).store.get_twins, list(dict.fromkeys(ids)))
+    return {t.id: twin_of(t) for t in found}
 
 
 def _cap(info: Info, first: int | None, *, search: bool = False) -> int:
@@ -131,9 +144,10 @@ def _cap(info: Info, first: int | None, *, search: bool = False) -> int:
     return size
 
 
-def _reached(info: Info, found: Sequence[QReached], first: int | None) -> list[ReachedTwin]:
+async def _reached(info: Info, found: Sequence[QReached],
+                   first: int | None) -> list[ReachedTwin]:
     found = found[: _cap(info, first)]
-    twins = hydrate(info, [r.twin_id for r in found])
+    twins = await hydrate(info, [r.twin_id for r in found])
     return [ReachedTwin(depth=r.depth, twin=twins[r.twin_id])
             for r in found if r.twin_id in twins]
 
@@ -175,12 +189,12 @@ class Relationship:
         return dict(self._rel.properties)
 
     @strawberry.field
-    def source_twin(self, info: Info) -> Twin | None:
-        return hydrate(info, [self._rel.source]).get(self._rel.source)
+    async def source_twin(self, info: Info) -> Twin | None:
+        return (await hydrate(info, [self._rel.source])).get(self._rel.source)
 
     @strawberry.field
-    def target_twin(self, info: Info) -> Twin | None:
-        return hydrate(info, [self._rel.target]).get(self._rel.target)
+    async def target_twin(self, info: Info) -> Twin | None:
+        return (await hydrate(info, [self._rel.target])).get(self._rel.target)
 
 
 @strawberry.type
@@ -207,10 +221,10 @@ class Path:
         return [self._twins[i] for i in self.ids if i in self._twins]
 
 
-def _path(info: Info, path: QPath) -> Path:
+async def _path(info: Info, path: QPath) -> Path:
     hops = [Hop(id=h.id, name=h.name, source=h.source, target=h.target) for h in path.hops]
     return Path(length=path.length, ids=list(path.nodes), relationships=hops,
-                _twins=hydrate(info, path.nodes))
+                _twins=await hydrate(info, path.nodes))
 
 
 @strawberry.type
@@ -304,90 +318,92 @@ class Twin:
                 for n, m in self._twin.metadata.items()}
 
     @strawberry.field(description="The twin's model")
-    def model_info(self, info: Info) -> Model | None:
+    async def model_info(self, info: Info) -> Model | None:
         try:
-            return Model(_info=ctx_of(info).store.get_model(self._twin.model))
+            found = await call(info, ctx_of(info).store.get_model, self._twin.model)
+            return Model(_info=found)
         except NotFoundError:  # a model deleted under a twin: show the twin anyway
             return None
 
     @strawberry.field
-    def relationships(self, info: Info, name: str | None = None,
+    async def relationships(self, info: Info, name: str | None = None,
                       direction: Direction = Direction.OUT) -> list[Relationship]:
         store = ctx_of(info).store
         rels: list[base.Relationship] = []
         if direction in (Direction.OUT, Direction.BOTH):
-            rels += store.list_relationships(self._twin.id, name)
+            rels += await call(info, store.list_relationships, self._twin.id, name)
         if direction in (Direction.IN, Direction.BOTH):
-            rels += [r for r in store.list_incoming(self._twin.id, name)
+            rels += [r for r in await call(info, store.list_incoming, self._twin.id, name)
                      if direction is Direction.IN or r.source != r.target]
         return [Relationship(_rel=r) for r in sorted(rels, key=lambda r: (r.source, r.id))]
 
     @strawberry.field
-    def neighbors(self, info: Info, names: list[str] | None = None,
+    async def neighbors(self, info: Info, names: list[str] | None = None,
                   direction: Direction = Direction.OUT, model: str | None = None,
                   where: list[PropertyFilter] | None = None,
                   first: int | None = None) -> list[Neighbor]:
         op = Neighbors(self._twin.id, make_steps(names, direction.value), to_filter(model, where))
-        found = run(info, op)[: _cap(info, first)]
-        twins = hydrate(info, [n.twin_id for n in found])
+        found = (await run(info, op))[: _cap(info, first)]
+        twins = await hydrate(info, [n.twin_id for n in found])
         return [Neighbor(twin=twins[n.twin_id],
                          relationship=Hop(id=n.hop.id, name=n.hop.name, source=n.hop.source,
                                           target=n.hop.target))
                 for n in found if n.twin_id in twins]
 
     @strawberry.field(description="Containers, nearest first")
-    def ancestors(self, info: Info, depth: int | None = None, model: str | None = None,
+    async def ancestors(self, info: Info, depth: int | None = None, model: str | None = None,
                   first: int | None = None) -> list[ReachedTwin]:
-        return _reached(info, run(info, Ancestors(self._twin.id, depth, to_filter(model))), first)
+        found = await run(info, Ancestors(self._twin.id, depth, to_filter(model)))
+        return await _reached(info, found, first)
 
     @strawberry.field(description="What this twin contains, directly or not, by depth")
-    def descendants(self, info: Info, depth: int | None = None, model: str | None = None,
+    async def descendants(self, info: Info, depth: int | None = None, model: str | None = None,
                     where: list[PropertyFilter] | None = None, include_self: bool = False,
                     first: int | None = None) -> list[ReachedTwin]:
         op = Descendants(self._twin.id, depth, to_filter(model, where), include_self)
-        return _reached(info, run(info, op), first)
+        return await _reached(info, await run(info, op), first)
 
     @strawberry.field
-    def nearest_ancestor(self, info: Info, model: str) -> ReachedTwin | None:
-        found = run(info, NearestAncestor(self._twin.id, model))
-        reached = _reached(info, [found] if found else [], None)
+    async def nearest_ancestor(self, info: Info, model: str) -> ReachedTwin | None:
+        found = await run(info, NearestAncestor(self._twin.id, model))
+        reached = await _reached(info, [found] if found else [], None)
         return reached[0] if reached else None
 
     @strawberry.field
-    def siblings(self, info: Info, model: str | None = None,
+    async def siblings(self, info: Info, model: str | None = None,
                  first: int | None = None) -> list[Twin]:
-        found = run(info, Siblings(self._twin.id, to_filter(model)))[: _cap(info, first)]
-        twins = hydrate(info, found)
+        found = (await run(info, Siblings(self._twin.id, to_filter(model))))[: _cap(info, first)]
+        twins = await hydrate(info, found)
         return [twins[t] for t in found if t in twins]
 
     @strawberry.field(description="Distinct twins minHops..maxHops away, with their distance")
-    def expand(self, info: Info, names: list[str] | None = None,
+    async def expand(self, info: Info, names: list[str] | None = None,
                direction: Direction = Direction.OUT, min_hops: int = 1,
                max_hops: int | None = None, model: str | None = None,
                where: list[PropertyFilter] | None = None,
                first: int | None = None) -> list[ReachedTwin]:
         op = Reach(self._twin.id, make_steps(names, direction.value), min_hops, max_hops,
                    to_filter(model, where))
-        return _reached(info, run(info, op), first)
+        return await _reached(info, await run(info, op), first)
 
     @strawberry.field(description="Every path (no relationship twice) of minHops..maxHops")
-    def paths(self, info: Info, names: list[str] | None = None,
+    async def paths(self, info: Info, names: list[str] | None = None,
               direction: Direction = Direction.OUT, min_hops: int = 1, max_hops: int = 3,
               model: str | None = None, where: list[PropertyFilter] | None = None,
               first: int | None = None) -> list[Path]:
         op = Paths(self._twin.id, make_steps(names, direction.value), min_hops, max_hops,
                    to_filter(model, where), _cap(info, first))
-        return [_path(info, p) for p in run(info, op)]
+        return [await _path(info, p) for p in await run(info, op)]
 
     @strawberry.field(description="A shortest path to another twin over the given names")
-    def path(self, info: Info, to: str, via: list[str] | None = None,
+    async def path(self, info: Info, to: str, via: list[str] | None = None,
              direction: Direction = Direction.OUT, max_hops: int | None = None) -> Path | None:
-        found = run(info, ShortestPath(self._twin.id, to, make_steps(via, direction.value),
+        found = await run(info, ShortestPath(self._twin.id, to, make_steps(via, direction.value),
                                        max_hops))
-        return None if found is None else _path(info, found)
+        return None if found is None else await _path(info, found)
 
     @strawberry.field(description="count/sum/min/max/avg of a numeric property, by model")
-    def aggregate(self, info: Info, property: str,
+    async def aggregate(self, info: Info, property: str,
                   scope: AggregateScope = AggregateScope.DESCENDANTS,
                   depth: int | None = None, names: list[str] | None = None,
                   direction: Direction = Direction.OUT) -> list[AggregateGroup]:
@@ -397,6 +413,6 @@ class Twin:
         else:
             over = Descendants(self._twin.id, depth,
                                include_self=scope is AggregateScope.SUBTREE)
-        groups = run(info, Aggregate(over, property))
+        groups = await run(info, Aggregate(over, property))
         return [AggregateGroup(model=g.model, count=g.count, values=g.values, sum=g.sum,
                                min=g.min, max=g.max, avg=g.avg) for g in groups]

@@ -82,8 +82,12 @@ def test_relationship_mutations(client: TestClient) -> None:
     q = """mutation { createRelationship(source: "floor1", id: "c-r9", name: "contains",
         target: "room9") { id source target targetTwin { id } } }"""
     rel = data(client, q, WRITER)["createRelationship"]
-    assert rel == {"id": "c-r9", "source": "floor1", "target": "room9",
-                   "targetTwin": {"id": "room9"}}
+    assert rel == {
+        "id": "c-r9",
+        "source": "floor1",
+        "target": "room9",
+        "targetTwin": {"id": "room9"},
+    }
     kids = data(client, '{ twin(id: "floor1") { descendants(depth: 1) { twin { id } } } }')
     assert "room9" in [d["twin"]["id"] for d in kids["twin"]["descendants"]]
     data(client, 'mutation { deleteRelationship(source: "floor1", id: "c-r9") }', WRITER)
@@ -92,13 +96,16 @@ def test_relationship_mutations(client: TestClient) -> None:
 
 
 def test_model_upload_errors_are_structured(client: TestClient) -> None:
-    bad = {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:x:Bad;1", "@type": "Interface",
-           "contents": [{"@type": "Property", "name": "9lives", "schema": "nope"}]}
+    bad = {
+        "@context": "dtmi:dtdl:context;3",
+        "@id": "dtmi:x:Bad;1",
+        "@type": "Interface",
+        "contents": [{"@type": "Property", "name": "9lives", "schema": "nope"}],
+    }
     body = gql(client, "mutation($d: JSON!) { uploadModels(documents: $d) { id } }", ADMIN, d=[bad])
     assert codes(body) == ["MODEL_INVALID"]
     errors = body["errors"][0]["extensions"]["errors"]
-    assert errors and all({"code", "message", "line", "column", "file"} <= e.keys()
-                          for e in errors)
+    assert errors and all({"code", "message", "line", "column", "file"} <= e.keys() for e in errors)
     good = {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:x:Good;1", "@type": "Interface"}
     up = data(client, "mutation($d: JSON!) { uploadModels(documents: $d) { id } }", ADMIN, d=good)
     assert up == {"uploadModels": [{"id": "dtmi:x:Good;1"}]}
@@ -132,8 +139,10 @@ def test_keys_file(tmp_path: Path) -> None:
 
     digest = hashlib.sha256(b"hashed-secret").hexdigest()
     path = tmp_path / "keys.yaml"
-    path.write_text(f"keys:\n  - {{name: a, role: reader, sha256: {digest}}}\n"
-                    "  - {name: b, role: admin, key: plain-secret}\n")
+    path.write_text(
+        f"keys:\n  - {{name: a, role: reader, sha256: {digest}}}\n"
+        "  - {name: b, role: admin, key: plain-secret}\n"
+    )
     auth = Authenticator.from_file(path)
     assert auth.authenticate("hashed-secret").role == "reader"
     assert auth.authenticate_headers({"authorization": "Bearer plain-secret"}).name == "b"
@@ -164,8 +173,9 @@ def test_cost_limit(store: TwinGraph) -> None:
 
 
 def test_page_and_traversal_caps(store: TwinGraph) -> None:
-    client = make_client(store, Authenticator.from_keys(KEYS),
-                         Limits(max_page_size=10, max_traversal_depth=5))
+    client = make_client(
+        store, Authenticator.from_keys(KEYS), Limits(max_page_size=10, max_traversal_depth=5)
+    )
     body = gql(client, "{ twins(first: 11) { nodes { id } } }")
     assert codes(body) == ["PAGE_TOO_LARGE"] and "max_page_size=10" in body["errors"][0]["message"]
     body = gql(client, '{ twin(id: "site1") { descendants(depth: 6) { depth } } }')
@@ -174,8 +184,9 @@ def test_page_and_traversal_caps(store: TwinGraph) -> None:
 
 def test_request_size_limit(store: TwinGraph) -> None:
     client = make_client(store, Authenticator.from_keys(KEYS), Limits(max_request_bytes=200))
-    resp = client.post("/graphql", json={"query": "{ twin(id: \"%s\") { id } }" % ("x" * 300)},
-                       headers=READER)
+    resp = client.post(
+        "/graphql", json={"query": '{ twin(id: "%s") { id } }' % ("x" * 300)}, headers=READER
+    )
     assert resp.status_code == 413
     assert "max_request_bytes=200" in resp.text
 
@@ -240,7 +251,34 @@ def test_subscription_needs_credentials(client: TestClient) -> None:
 
 def test_router_mounts_under_prefix(store: TwinGraph) -> None:
     app = FastAPI()
-    app.include_router(create_graphql_router(store, auth=Authenticator.open_mode()),
-                       prefix="/graphql")
+    app.include_router(
+        create_graphql_router(store, auth=Authenticator.open_mode()), prefix="/graphql"
+    )
     page = TestClient(app).get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+class _SlowStore:
+    """A store whose reads take a second: stands in for an overloaded database."""
+
+    def __init__(self, store: TwinGraph) -> None:
+        self._store = store
+
+    def get_twins(self, ids: list[str]) -> Any:
+        import time
+
+        time.sleep(1.0)
+        return self._store.get_twins(ids)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "read_view":  # not the in-memory store: calls go to worker threads
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
+def test_timeout(store: TwinGraph) -> None:
+    slow = _SlowStore(store)
+    client = make_client(slow, Authenticator.from_keys(KEYS),  # type: ignore[arg-type]
+                         Limits(timeout_seconds=0.2))
+    body = gql(client, '{ twin(id: "room1") { id } }')
+    assert codes(body) == ["TIMEOUT"] and "timeout_seconds=0.2" in body["errors"][0]["message"]
