@@ -186,7 +186,7 @@ def _step_condition(steps: Sequence[Step], r: str, a: str, q: CypherBuilder) -> 
         elif direction == "in":
             parts.append(f"endNode({r}) = {a}")
         alternatives.append("(" + (" AND ".join(parts) or "true") + ")")
-    return " OR ".join(alternatives)
+    return "(" + " OR ".join(alternatives) + ")"  # parenthesised: callers AND it with more
 
 
 def cypher_hop(steps: Sequence[Step], q: CypherBuilder, r: str, a: str) -> tuple[str, str | None]:

@@ -19,10 +19,18 @@ from server.rest import create_rest_router
 ADMIN = {"Authorization": "Bearer a"}
 READER = {"X-API-Key": "r"}
 
-SPACE = {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:up:Space;1", "@type": "Interface",
-         "contents": [{"@type": "Property", "name": "name", "schema": "string"}]}
-ROOM = {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:up:Room;1", "@type": "Interface",
-        "extends": "dtmi:up:Space;1"}
+SPACE = {
+    "@context": "dtmi:dtdl:context;3",
+    "@id": "dtmi:up:Space;1",
+    "@type": "Interface",
+    "contents": [{"@type": "Property", "name": "name", "schema": "string"}],
+}
+ROOM = {
+    "@context": "dtmi:dtdl:context;3",
+    "@id": "dtmi:up:Room;1",
+    "@type": "Interface",
+    "extends": "dtmi:up:Space;1",
+}
 BAD_TEXT = """{
   "@context": "dtmi:dtdl:context;3",
   "@id": "dtmi:up:Bad;1",
@@ -49,8 +57,10 @@ def client(store: TwinGraph) -> TestClient:
 
 
 def test_upload_files_then_list(client: TestClient) -> None:
-    files = [("files", ("Space.json", json.dumps(SPACE), "application/json")),
-             ("files", ("Room.json", json.dumps(ROOM), "application/json"))]
+    files = [
+        ("files", ("Space.json", json.dumps(SPACE), "application/json")),
+        ("files", ("Room.json", json.dumps(ROOM), "application/json")),
+    ]
     resp = client.post("/models", files=files, headers=ADMIN)
     assert resp.status_code == 201, resp.text
     assert sorted(m["id"] for m in resp.json()) == ["dtmi:up:Room;1", "dtmi:up:Space;1"]

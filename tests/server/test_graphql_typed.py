@@ -26,24 +26,39 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def test_typed_properties_and_relationships(client: TestClient) -> None:
-    got = data(client, """{
+    got = data(
+        client,
+        """{
         room(id: "room1") { id model temperature area level occupied name }
         floor(id: "floor1") { name level contains { id name } }
         sensor(id: "sens1") { value firmware isLocatedIn { id } feeds { id firmware } }
-    }""")
-    assert got["room"] == {"id": "room1", "model": "dtmi:ref:Room;1", "temperature": 21.5,
-                           "area": 20.0, "level": None, "occupied": True, "name": "Room 101"}
+    }""",
+    )
+    assert got["room"] == {
+        "id": "room1",
+        "model": "dtmi:ref:Room;1",
+        "temperature": 21.5,
+        "area": 20.0,
+        "level": None,
+        "occupied": True,
+        "name": "Room 101",
+    }
     # a parallel relationship to the same twin lists it once
-    assert got["floor"] == {"name": "Ground", "level": 0,
-                            "contains": [{"id": "room1", "name": "Room 101"},
-                                         {"id": "room2", "name": "Room 102"}]}
+    assert got["floor"] == {
+        "name": "Ground",
+        "level": 0,
+        "contains": [{"id": "room1", "name": "Room 101"}, {"id": "room2", "name": "Room 102"}],
+    }
     assert got["sensor"]["isLocatedIn"] == [{"id": "room1"}]
     assert got["sensor"]["feeds"] == [{"id": "sens2", "firmware": "2.0.1"}]
 
 
 def test_root_field_checks_the_model(client: TestClient) -> None:
-    got = data(client, """{ wrong: room(id: "sens1") { id } missing: room(id: "nope") { id }
-        base: space(id: "room2") { id name } }""")
+    got = data(
+        client,
+        """{ wrong: room(id: "sens1") { id } missing: room(id: "nope") { id }
+        base: space(id: "room2") { id name } }""",
+    )
     assert got == {"wrong": None, "missing": None, "base": {"id": "room2", "name": "Room 102"}}
 
 
@@ -55,22 +70,44 @@ def test_typed_twin_reaches_the_generic_view(client: TestClient) -> None:
 def test_new_model_gets_a_type_without_restart(client: TestClient) -> None:
     q = '{ lamp(id: "lamp1") { lumens isLocatedIn { id name } } }'
     assert codes(gql(client, q)) == ["GRAPHQL_VALIDATION_FAILED"]
-    lamp = {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:ref:Lamp;1", "@type": "Interface",
-            "contents": [
-                {"@type": "Property", "name": "lumens", "schema": "integer", "writable": True},
-                {"@type": "Relationship", "name": "isLocatedIn", "target": "dtmi:ref:Room;1"}]}
+    lamp = {
+        "@context": "dtmi:dtdl:context;3",
+        "@id": "dtmi:ref:Lamp;1",
+        "@type": "Interface",
+        "contents": [
+            {"@type": "Property", "name": "lumens", "schema": "integer", "writable": True},
+            {"@type": "Relationship", "name": "isLocatedIn", "target": "dtmi:ref:Room;1"},
+        ],
+    }
     data(client, "mutation($d: JSON!) { uploadModels(documents: $d) { id } }", ADMIN, d=lamp)
-    data(client, """mutation { createTwin(id: "lamp1", model: "dtmi:ref:Lamp;1",
-        properties: {lumens: 800}) { id } }""", WRITER)
-    data(client, """mutation { createRelationship(source: "lamp1", id: "at", name: "isLocatedIn",
-        target: "room2") { id } }""", WRITER)
-    assert data(client, q) == {"lamp": {"lumens": 800,
-                                        "isLocatedIn": [{"id": "room2", "name": "Room 102"}]}}
+    data(
+        client,
+        """mutation { createTwin(id: "lamp1", model: "dtmi:ref:Lamp;1",
+        properties: {lumens: 800}) { id } }""",
+        WRITER,
+    )
+    data(
+        client,
+        """mutation { createRelationship(source: "lamp1", id: "at", name: "isLocatedIn",
+        target: "room2") { id } }""",
+        WRITER,
+    )
+    assert data(client, q) == {
+        "lamp": {"lumens": 800, "isLocatedIn": [{"id": "room2", "name": "Room 102"}]}
+    }
 
 
 def test_name_clash_rules() -> None:
-    names = type_names(["dtmi:a:Room;1", "dtmi:b:Room;1", "dtmi:b:Room;2", "dtmi:x:Model;1",
-                        "dtmi:com:acme:Floor;1", "dtmi:x:y:Pump;1"])
+    names = type_names(
+        [
+            "dtmi:a:Room;1",
+            "dtmi:b:Room;1",
+            "dtmi:b:Room;2",
+            "dtmi:x:Model;1",
+            "dtmi:com:acme:Floor;1",
+            "dtmi:x:y:Pump;1",
+        ]
+    )
     assert names == {
         "dtmi:a:Room;1": "a_Room",
         "dtmi:b:Room;1": "b_Room_v1",
