@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 import pytest
 
-import ontology
+from ontology import parse_models
 from ontology.instance import validate_relationship_properties, validate_telemetry, validate_twin
 from ontology.model import ModelRegistry
 from ontology.values import is_datetime
@@ -34,9 +34,6 @@ TWIN_BY_ID = {t.id: t for t in TWINS}
 
 @pytest.fixture(scope="module")
 def registry() -> ModelRegistry:
-    parse_models = getattr(ontology, "parse_models", None)
-    if parse_models is None:  # TEMPORARY: until the parser lands
-        pytest.skip("ontology.parse_models has not landed yet")
     result = parse_models(load_models())
     assert [str(e) for e in result.errors] == []
     return result.registry
