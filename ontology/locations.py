@@ -31,13 +31,15 @@ def _unescape(token: str) -> str:
 class SourceText:
     """One submitted document: its name, its text (if any) and its decoded value."""
 
-    __slots__ = ("_line_starts", "_text", "name", "value")
+    __slots__ = ("_cursors", "_line_starts", "_text", "_values", "name", "value")
 
     def __init__(self, name: str | None, text: str | None, value: Any) -> None:
         self.name = name
         self._text = text
         self.value = value
         self._line_starts: list[int] | None = None
+        self._values: dict[str, int] = {}  # pointer -> offset of its value
+        self._cursors: dict[str, tuple[int, int]] = {}  # array pointer -> (index, offset)
 
     @property
     def text(self) -> str:
@@ -71,36 +73,64 @@ class SourceText:
         """Offset of the value at ``pointer``; the nearest enclosing value if not found.
 
         When the last token names an object member, the offset is that member's key,
-        which is where a reader expects an error about the member.
+        which is where a reader expects an error about the member.  Offsets of the
+        values passed on the way are cached, and so is the last item reached in each
+        array, so locating every element of a document in order stays linear.
         """
         text = self.text
-        pos = self._skip_ws(text, 0)
-        if pos < len(text) and text[pos] == "\ufeff":
-            pos = self._skip_ws(text, pos + 1)
+        cache = self._values
+        if not cache:
+            pos = self._skip_ws(text, 0)
+            if pos < len(text) and text[pos] == "\ufeff":
+                pos = self._skip_ws(text, pos + 1)
+            cache[""] = pos
         if not pointer:
-            return pos
-        tokens = [_unescape(t) for t in pointer.split("/")[1:]]
+            return cache[""]
+        cuts = [i for i, ch in enumerate(pointer) if ch == "/"] + [len(pointer)]
+        # Resume from the longest prefix already located.
+        k = len(cuts) - 1
+        while k > 0 and pointer[:cuts[k]] not in cache:
+            k -= 1
+        pos = cache[pointer[:cuts[k]]]
         try:
-            for i, token in enumerate(tokens):
-                last = i == len(tokens) - 1
+            for j in range(k, len(cuts) - 1):
+                here, prefix = pointer[:cuts[j]], pointer[:cuts[j + 1]]
+                token = _unescape(pointer[cuts[j] + 1:cuts[j + 1]])
+                last = j == len(cuts) - 2
                 if text[pos] == "{":
                     found = self._find_member(text, pos, token)
                     if found is None:
                         return pos
-                    key_pos, value_pos = found
+                    key_pos, pos = found
+                    cache[prefix] = pos
                     if last:
                         return key_pos
-                    pos = value_pos
                 elif text[pos] == "[" and token.isdigit():
-                    found_item = self._find_item(text, pos, int(token))
-                    if found_item is None:
+                    item = self._find_item_from(text, here, pos, int(token))
+                    if item is None:
                         return pos
-                    pos = found_item
+                    pos = cache[prefix] = item
                 else:
                     return pos
         except (IndexError, ValueError):
             return min(pos, max(len(text) - 1, 0))
         return pos
+
+    def _find_item_from(self, text: str, array_ptr: str, array_pos: int, index: int) -> int | None:
+        """Like ``_find_item`` but resumes from the last item reached in this array."""
+        start_index, pos = self._cursors.get(array_ptr, (0, -1))
+        if pos < 0 or index < start_index:
+            start_index, pos = 0, self._skip_ws(text, array_pos + 1)
+        i = start_index
+        while text[pos] != "]":
+            if i == index:
+                self._cursors[array_ptr] = (i, pos)
+                return pos
+            pos = self._skip_ws(text, self._skip_value(text, pos))
+            if text[pos] == ",":
+                pos = self._skip_ws(text, pos + 1)
+            i += 1
+        return None
 
     @staticmethod
     def _skip_ws(text: str, pos: int) -> int:
@@ -122,18 +152,6 @@ class SourceText:
             pos = self._skip_ws(text, self._skip_value(text, pos))
             if text[pos] == ",":
                 pos = self._skip_ws(text, pos + 1)
-        return None
-
-    def _find_item(self, text: str, pos: int, index: int) -> int | None:
-        pos = self._skip_ws(text, pos + 1)
-        i = 0
-        while text[pos] != "]":
-            if i == index:
-                return pos
-            pos = self._skip_ws(text, self._skip_value(text, pos))
-            if text[pos] == ",":
-                pos = self._skip_ws(text, pos + 1)
-            i += 1
         return None
 
     @staticmethod

@@ -110,7 +110,7 @@ def decode(src: Any, index: int, walker: Walker) -> SourceText | None:
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            deep = "recursion" in str(exc)
+            deep = "recursion" in exc.msg or "depth" in exc.msg
             msg = ("The JSON is nested too deeply." if deep else
                    f"Invalid JSON: {exc.msg}.")
             source = SourceText(name, text, None)

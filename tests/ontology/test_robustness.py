@@ -1,0 +1,93 @@
+"""No input makes the parser raise: bad JSON, deep nesting, huge files, cycles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ontology import ModelSource, parse_models
+
+
+def _codes(result) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.code for e in result.errors]
+
+
+def test_invalid_json_reports_line_and_column() -> None:
+    text = '{\n  "@context": "dtmi:dtdl:context;3",\n  "@id": oops\n}'
+    result = parse_models([ModelSource(text, "broken.json")])
+    (err,) = result.errors
+    assert err.code == "DTDL100"
+    assert err.location is not None
+    assert (err.location.file, err.location.line) == ("broken.json", 3)
+    assert err.location.column >= 9
+
+
+@pytest.mark.parametrize("text", ["", "null", "42", '"x"', "[]", "[1, 2]", "{}", "\ufeff{}",
+                                  b"\xff\xfe", '{"@context": 5}', '{"@context": []}'])
+def test_garbage_gives_errors_not_exceptions(text: str | bytes) -> None:
+    result = parse_models([text])
+    assert result.errors
+    assert not result.ok
+
+
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_deep_nesting_in_text(depth: int) -> None:
+    inner = '{"@type": "Array", "elementSchema": ' * depth + '"double"' + "}" * depth
+    text = ('{"@context": "dtmi:dtdl:context;4", "@id": "dtmi:ex:Deep;1", "@type": "Interface",'
+            ' "contents": [{"@type": "Property", "name": "p", "schema": ' + inner + "}]}")
+    result = parse_models([text])
+    assert result.errors
+    assert {"DTDL102", "DTDL501"} & set(_codes(result))
+
+
+def test_deep_nesting_as_python_value() -> None:
+    value: object = "double"
+    for _ in range(3000):
+        value = {"@type": "Array", "elementSchema": value}
+    doc = {"@context": "dtmi:dtdl:context;4", "@id": "dtmi:ex:Deep;1", "@type": "Interface",
+           "contents": [{"@type": "Property", "name": "p", "schema": value}]}
+    assert _codes(parse_models([doc])) == ["DTDL102"]
+
+
+@pytest.mark.slow
+def test_fifty_megabyte_file() -> None:
+    contents = [{"@type": "Property", "name": f"p{i}", "schema": "string",
+                 "description": "x" * 500} for i in range(90_000)]
+    doc = {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:ex:Big;1", "@type": "Interface",
+           "contents": contents}
+    text = json.dumps(doc)
+    assert len(text) > 50_000_000
+    result = parse_models([ModelSource(text, "big.json")])
+    assert result.ok, [str(e) for e in result.errors[:3]]
+    assert len(result.registry["dtmi:ex:Big;1"].contents) == 90_000
+
+
+def test_extends_cycle_is_an_error() -> None:
+    docs = [{"@context": "dtmi:dtdl:context;3", "@id": f"dtmi:ex:I{i};1", "@type": "Interface",
+             "extends": f"dtmi:ex:I{(i + 1) % 3};1"} for i in range(3)]
+    result = parse_models(docs)
+    assert "DTDL402" in _codes(result)
+    assert len(result.registry) == 0
+
+
+def test_self_extends_is_an_error() -> None:
+    doc = {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:ex:Me;1", "@type": "Interface",
+           "extends": "dtmi:ex:Me;1"}
+    assert "DTDL402" in _codes(parse_models([doc]))
+
+
+def test_unsupported_source_type() -> None:
+    result = parse_models([object()])
+    assert _codes(result) == ["DTDL104"]
+
+
+def test_mutually_recursive_schemas_terminate() -> None:
+    doc = {"@context": "dtmi:dtdl:context;4", "@id": "dtmi:ex:R;1", "@type": "Interface",
+           "contents": [{"@type": "Property", "name": "a", "schema": "dtmi:ex:A;1"}],
+           "schemas": [
+               {"@id": "dtmi:ex:A;1", "@type": "Map", "mapKey": {"name": "k", "schema": "string"},
+                "mapValue": {"name": "v", "schema": "dtmi:ex:B;1"}},
+               {"@id": "dtmi:ex:B;1", "@type": "Array", "elementSchema": "dtmi:ex:A;1"}]}
+    result = parse_models([doc])
+    assert result.ok, [str(e) for e in result.errors]
