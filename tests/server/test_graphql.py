@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "queries"))
-from queries_reference import BUILDING, ROOM, load
+from queries_reference import BUILDING, ROOM, load, store_uri
 
 from graph import TwinGraph, open_graph
 from server.auth import Authenticator
@@ -28,9 +28,11 @@ WRITER = {"X-API-Key": "w-secret"}
 ADMIN = {"Authorization": "Bearer a-secret"}
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TwinGraph]:
-    with open_graph(f"embedded:{tmp_path / 'store'}") as graph:
+@pytest.fixture(name="store",
+                params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TwinGraph]:
+    """The reference graph (tests/queries/queries_reference.py) on each store."""
+    with open_graph(store_uri(request, request.param, tmp_path)) as graph:
         yield load(graph)
 
 

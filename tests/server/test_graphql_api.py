@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,22 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "queries"))
-from queries_reference import ROOM, load
-from test_graphql import ADMIN, KEYS, READER, WRITER, codes, data, gql, make_client
+from queries_reference import ROOM
+from test_graphql import (  # the store fixture runs every test on both stores
+    ADMIN,
+    KEYS,
+    READER,
+    WRITER,
+    codes,
+    data,
+    gql,
+    make_client,
+    store_fixture,  # noqa: F401 - the ``store`` fixture
+)
 
-from graph import PropertyUpdate, TwinGraph, open_graph
+from graph import PropertyUpdate, TwinGraph
 from server.auth import Authenticator
 from server.graphql import Limits, create_graphql_router
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TwinGraph]:
-    with open_graph(f"embedded:{tmp_path / 'store'}") as graph:
-        yield load(graph)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,25 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "queries"))
-from queries_reference import load
-from test_graphql import ADMIN, KEYS, WRITER, codes, data, gql, make_client
+from test_graphql import (  # the store fixture runs every test on both stores
+    ADMIN,
+    KEYS,
+    WRITER,
+    codes,
+    data,
+    gql,
+    make_client,
+    store_fixture,  # noqa: F401 - the ``store`` fixture
+)
 
-from graph import open_graph
+from graph import TwinGraph
 from server.auth import Authenticator
 from server.graphql.typed import type_names
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with open_graph(f"embedded:{tmp_path / 'store'}") as graph:
-        yield make_client(load(graph), Authenticator.from_keys(KEYS))
+def client(store: TwinGraph) -> TestClient:
+    return make_client(store, Authenticator.from_keys(KEYS))
 
 
 def test_typed_properties_and_relationships(client: TestClient) -> None:
