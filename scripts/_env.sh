@@ -22,6 +22,14 @@ ensure_venv() {
             || die "could not create a venv (Debian: apt-get install -y python3-venv)"
     fi
     say "installing GraphTwin ($spec) into .venv"
-    (cd "$GRAPHTWIN_ROOT" && "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec") \
-        || die "pip install -e '$spec' failed"
+    local log
+    log="$(mktemp)"
+    if ! (cd "$GRAPHTWIN_ROOT" \
+          && "$VENV/bin/python" -m pip install --disable-pip-version-check -e "$spec") >"$log" 2>&1
+    then
+        cat "$log" >&2
+        rm -f "$log"
+        die "pip install -e '$spec' failed (output above)"
+    fi
+    rm -f "$log"
 }
