@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ontology.model import SourceLocation
 
-__all__ = ["Codes", "DtdlError", "DtdlParseError"]
+__all__ = ["DEFAULT_HINTS", "Codes", "DtdlError", "DtdlParseError"]
 
 
 class Codes:
@@ -69,6 +69,20 @@ class Codes:
     TOO_DEEP_EXTENDS = "DTDL500"
     TOO_DEEP_SCHEMA = "DTDL501"
     TOO_MANY_ELEMENTS = "DTDL502"
+
+
+# What to do, for problems whose rule has nothing more specific to say.
+DEFAULT_HINTS: dict[str, str] = {
+    Codes.BAD_VALUE_TYPE: "Give a value of the type the property takes (see the DTDL spec).",
+    Codes.BAD_STRING: "Change the value to the form the property requires.",
+    Codes.VALUE_OUT_OF_RANGE: "Use a value inside the allowed range.",
+    Codes.BAD_TYPE: "List the element's DTDL class (and any co-types) in @type.",
+    Codes.BAD_TERM: "Use one of the allowed terms, or a DTMI of an element defined elsewhere.",
+    Codes.BAD_LANGUAGE: "Use a language tag such as en, en-US or de.",
+    Codes.DUPLICATE_VALUE: "Make the values unique.",
+    Codes.TOO_MANY_VALUES: "Remove the extra values.",
+    Codes.TOO_FEW_VALUES: "Add the missing values.",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import orjson
 
 from ontology.builder import Builder
 from ontology.elements import Ref
-from ontology.errors import Codes, DtdlError
+from ontology.errors import DEFAULT_HINTS, Codes, DtdlError
 from ontology.locations import SourceText
 from ontology.model import Interface, ModelRegistry, SourceLocation
 from ontology.resolver import Resolver
@@ -270,7 +270,7 @@ def _to_error(issue: Issue) -> DtdlError:
     return DtdlError(
         code=p.code,
         message=p.message,
-        hint=p.hint,
+        hint=p.hint or DEFAULT_HINTS.get(p.code, "See the DTDL specification for this rule."),
         location=issue.source.location(issue.pointer),
         dtmi=issue.dtmi,
         related=tuple(src.location(ptr) for src, ptr in issue.related),

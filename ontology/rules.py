@@ -289,7 +289,9 @@ def check_literal(pdef: PropDef, value: Any, mm: Metamodel) -> Iterator[Problem]
         if pdef.pattern is not None and not pdef.pattern.match(value):
             desc = pdef.pattern_desc or ("a DTMI" if kind == "dtmi" else "the required form")
             yield Problem(Codes.BAD_STRING, f"'{value}' is not a valid value for "
-                          f"'{pdef.name}'; it must be {desc}.", "")
+                          f"'{pdef.name}'; it must be {desc}.",
+                          f"Rename it, e.g. '{_suggest_name(value)}'." if pdef.name == "name"
+                          else "")
     elif kind == "boolean":
         if not isinstance(value, bool):
             yield Problem(Codes.BAD_VALUE_TYPE, f"'{pdef.name}' must be true or false, not "
@@ -530,3 +532,11 @@ def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str) ->
         if prop.min_count and prop.name not in present:
             yield Problem(Codes.MISSING_PROPERTY, f"'{adj.name}' needs the property "
                           f"'{prop.name}'.", f"Add '{prop.name}'.")
+
+
+def _suggest_name(value: str) -> str:
+    """A legal DTDL name close to ``value`` (for hints)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", value).strip("_") or "name"
+    if not cleaned[0].isalpha():
+        cleaned = "n" + cleaned
+    return cleaned
