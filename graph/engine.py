@@ -44,7 +44,7 @@ from graph.events import EventHub
 from ontology.model import ModelRegistry
 from ontology.model import Relationship as RelationshipDecl
 
-__all__ = ["StoreBase", "WriteSet"]
+__all__ = ["StaleReadError", "StoreBase", "WriteSet"]
 
 
 @dataclass(slots=True)
@@ -53,14 +53,21 @@ class WriteSet:
 
     twins: list[Twin] = field(default_factory=list)  # new, or model changed: full write
     twin_updates: list[Twin] = field(default_factory=list)  # same model: properties only
-    previous_models: dict[str, str] = field(
-        default_factory=dict
-    )  # replaced twins whose model changed
+    # Replaced twins whose model changed: their old model (Neo4j drops its labels).
+    previous_models: dict[str, str] = field(default_factory=dict)
     twin_deletes: list[str] = field(default_factory=list)  # relationships go with them
     rels: list[Relationship] = field(default_factory=list)
     rel_deletes: list[Relationship] = field(default_factory=list)
     models: list[ModelInfo] = field(default_factory=list)
     model_deletes: list[str] = field(default_factory=list)
+    # Set by the ingestion path only: the names each twin update changed, and the
+    # ETag each twin had when read (a backend that reads from a cache checks it).
+    changed_names: dict[str, set[str]] = field(default_factory=dict)
+    expected_etags: dict[str, str] = field(default_factory=dict)
+
+
+class StaleReadError(Exception):
+    """A backend's cached twin no longer matched the store; the engine reads again."""
 
 
 class StoreBase(TwinGraph):
@@ -592,77 +599,83 @@ class StoreBase(TwinGraph):
 
     def apply_property_updates(self, updates: Sequence[PropertyUpdate]) -> list[ItemResult]:
         """Newest timestamp wins per property; one commit for the whole batch."""
-        results: list[ItemResult] = []
+        ids = list({u.twin_id: None for u in updates})
         with self._write_lock:
-            current = self._read_twins(list({u.twin_id: None for u in updates}))
-            changed: dict[str, Twin] = {}
-            events: list[ChangeEvent] = []
-            registry, emit = self._registry, self._hub.active
-            for up in updates:
-                twin = changed.get(up.twin_id) or current.get(up.twin_id)
-                if twin is None:
-                    results.append(
-                        ItemResult(
-                            up.twin_id, False, NotFoundError(f"twin {up.twin_id!r} does not exist")
+            try:
+                return self._apply_updates(updates, self._read_twins_for_update(ids))
+            except StaleReadError:  # a cached twin changed behind our back: read afresh, once
+                pass
+            try:
+                return self._apply_updates(updates, self._read_twins(ids))
+            except StaleReadError as exc:  # another process keeps writing these twins
+                err = ConflictError(f"twins changed while being updated: {exc}")
+                return [ItemResult(u.twin_id, False, err) for u in updates]
+
+    def _read_twins_for_update(self, twin_ids: Sequence[str]) -> dict[str, Twin]:
+        """Twins for the ingestion path; a backend may serve them from a cache, and then
+        raise ``StaleReadError`` from ``_commit`` when ``WriteSet.expected_etags`` do not match."""
+        return self._read_twins(twin_ids)
+
+    def _apply_updates(
+        self, updates: Sequence[PropertyUpdate], current: dict[str, Twin]
+    ) -> list[ItemResult]:
+        results: list[ItemResult] = []
+        ws = WriteSet()
+        changed: dict[str, Twin] = {}
+        events: list[ChangeEvent] = []
+        registry, emit = self._registry, self._hub.active
+        for up in updates:
+            twin = changed.get(up.twin_id) or current.get(up.twin_id)
+            if twin is None:
+                missing = NotFoundError(f"twin {up.twin_id!r} does not exist")
+                results.append(ItemResult(up.twin_id, False, missing))
+                continue
+            try:
+                ts = core.normalize_timestamp(up.timestamp)
+            except (ValueError, TypeError) as exc:
+                err = ValidationError(
+                    f"bad timestamp {up.timestamp!r}: {exc}",
+                    [ValidationProblem("/timestamp", str(exc), "INVALID_TIMESTAMP")],
+                )
+                results.append(ItemResult(up.twin_id, False, err))
+                continue
+            problems = core.validate_telemetry(registry, twin.model, up.values)
+            if problems:
+                try:
+                    core.raise_problems(f"update of twin {up.twin_id!r}", problems)
+                except ValidationError as exc:
+                    results.append(ItemResult(up.twin_id, False, exc))
+                continue
+            meta = twin.metadata
+            newer = {
+                k: v for k, v in up.values.items() if k not in meta or meta[k].last_update_time < ts
+            }
+            if newer:
+                stamp = PropertyMeta(ts, up.source)
+                new_meta = {**meta, **dict.fromkeys(newer, stamp)}
+                twin = Twin(
+                    twin.id, twin.model, {**twin.properties, **newer}, core.new_etag(), new_meta
+                )
+                if twin.id not in changed:
+                    ws.expected_etags[twin.id] = current[twin.id].etag
+                changed[twin.id] = twin
+                ws.changed_names.setdefault(twin.id, set()).update(newer)
+                if emit:
+                    old_props = current[twin.id].properties
+                    patch = [
+                        {"op": "replace" if k in old_props else "add", "path": f"/{k}", "value": v}
+                        for k, v in newer.items()
+                    ]
+                    events.append(
+                        self._event(
+                            "twin.updated", twin.id, ts, model=twin.model, patch=patch, data=twin
                         )
                     )
-                    continue
-                try:
-                    ts = core.normalize_timestamp(up.timestamp)
-                except (ValueError, TypeError) as exc:
-                    err = ValidationError(
-                        f"bad timestamp {up.timestamp!r}: {exc}",
-                        [ValidationProblem("/timestamp", str(exc), "INVALID_TIMESTAMP")],
-                    )
-                    results.append(ItemResult(up.twin_id, False, err))
-                    continue
-                problems = core.validate_telemetry(registry, twin.model, up.values)
-                if problems:
-                    try:
-                        core.raise_problems(f"update of twin {up.twin_id!r}", problems)
-                    except ValidationError as exc:
-                        results.append(ItemResult(up.twin_id, False, exc))
-                    continue
-                meta = twin.metadata
-                newer = {
-                    k: v
-                    for k, v in up.values.items()
-                    if k not in meta or meta[k].last_update_time < ts
-                }
-                if newer:
-                    stamp = PropertyMeta(ts, up.source)
-                    twin = Twin(
-                        twin.id,
-                        twin.model,
-                        {**twin.properties, **newer},
-                        core.new_etag(),
-                        {**meta, **dict.fromkeys(newer, stamp)},
-                    )
-                    changed[twin.id] = twin
-                    if emit:
-                        old_props = current[twin.id].properties if twin.id in current else {}
-                        patch = [
-                            {
-                                "op": "replace" if k in old_props else "add",
-                                "path": f"/{k}",
-                                "value": v,
-                            }
-                            for k, v in newer.items()
-                        ]
-                        events.append(
-                            self._event(
-                                "twin.updated",
-                                twin.id,
-                                ts,
-                                model=twin.model,
-                                patch=patch,
-                                data=twin,
-                            )
-                        )
-                results.append(ItemResult(up.twin_id, True))
-            if changed:
-                try:
-                    self._commit_and_publish(WriteSet(twin_updates=list(changed.values())), events)
-                except GraphError as exc:
-                    return [ItemResult(r.key, False, r.error or exc) for r in results]
+            results.append(ItemResult(up.twin_id, True))
+        if changed:
+            ws.twin_updates = list(changed.values())
+            try:
+                self._commit_and_publish(ws, events)
+            except GraphError as exc:
+                return [ItemResult(r.key, False, r.error or exc) for r in results]
         return results

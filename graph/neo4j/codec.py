@@ -19,6 +19,7 @@ from graph.layout import N_ETAG, N_ID, N_JSON, N_METADATA, N_MODEL, R_ETAG, R_ID
 __all__ = [
     "decode_props",
     "encode_props",
+    "json_names",
     "rel_from_row",
     "rel_to_map",
     "twin_from_map",
@@ -40,6 +41,11 @@ def _native(value: Any) -> bool:
             type(v) is first and _native(v) for v in value
         )
     return False
+
+
+def json_names(props: Mapping[str, Any]) -> list[str]:
+    """The names ``encode_props`` stores as JSON text (the ``$json`` list)."""
+    return [k for k, v in props.items() if v is not None and not _native(v)]
 
 
 def encode_props(props: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,10 +23,26 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as nex
 
 from graph.base import ModelInfo, Relationship, Twin
-from graph.engine import StoreBase, WriteSet
+from graph.engine import StaleReadError, StoreBase, WriteSet
 from graph.errors import ConflictError, GraphError, StoreUnavailableError
-from graph.layout import MODEL_LABEL, N_ID, N_MODEL, R_ID, TWIN_LABEL
-from graph.neo4j.codec import rel_from_row, rel_to_map, twin_from_map, twin_to_map
+from graph.layout import (
+    MODEL_LABEL,
+    N_ETAG,
+    N_ID,
+    N_JSON,
+    N_METADATA,
+    N_MODEL,
+    R_ID,
+    TWIN_LABEL,
+)
+from graph.neo4j.codec import (
+    encode_props,
+    json_names,
+    rel_from_row,
+    rel_to_map,
+    twin_from_map,
+    twin_to_map,
+)
 from graph.neo4j.labels import assign_label, check_identifier, dtmi_path
 
 __all__ = ["Neo4jGraph"]
@@ -35,6 +51,7 @@ _T = TypeVar("_T")
 
 # Quoted names from graph.layout, to keep the Cypher below readable.
 _ID, _MOD, _RID, _T, _M = f"`{N_ID}`", f"`{N_MODEL}`", f"`{R_ID}`", TWIN_LABEL, MODEL_LABEL
+_ETAG, _JSON, _META = f"`{N_ETAG}`", f"`{N_JSON}`", f"`{N_METADATA}`"
 _RETURN_REL = f"RETURN a.{_ID} AS s, b.{_ID} AS t, type(r) AS name, properties(r) AS p"
 
 _SCHEMA = (
@@ -70,6 +87,12 @@ _DEL_RELS = (
 )
 _DEL_TWINS = f"UNWIND $ids AS id MATCH {_TWIN} DETACH DELETE n"
 _UPDATE_TWINS = f"UNWIND $rows AS row WITH row, row.{_ID} AS id MATCH {_TWIN} SET n = row"
+# Ingestion: only the changed properties, and only if the twin is as we last saw it.
+_MERGE_PROPS = (
+    f"UNWIND $rows AS row WITH row, row.id AS id MATCH {_TWIN} WHERE n.{_ETAG} = row.expected "
+    f"SET n += row.set, n.{_JSON} = row.json, n.{_ETAG} = row.etag, n.{_META} = row.meta "
+    "RETURN count(n) AS c"
+)
 
 
 def _put_twins(add: Sequence[str], remove: Sequence[str]) -> str:
@@ -120,12 +143,17 @@ class Neo4jGraph(StoreBase):
         uri: str | None = None,
         batch_size: int = 10_000,
         max_retry_time: float = 15.0,
+        cache_size: int = 200_000,
         **driver_config: Any,
     ) -> None:
         super().__init__(uri or address)
         auth = (user, password or "") if user else None
         self._database = database
         self._batch = batch_size
+        # Twins last written or read by ingestion, oldest first: saves a read per update batch.
+        # Only touched under the engine's write lock.
+        self._cache: dict[str, Twin] = {}
+        self._cache_size = cache_size
         with _mapped(f"connecting to {address}"):
             self._driver = GraphDatabase.driver(
                 address, auth=auth, max_transaction_retry_time=max_retry_time, **driver_config
@@ -211,9 +239,7 @@ class Neo4jGraph(StoreBase):
         if ws.twin_deletes:
             statements.append((_DEL_TWINS, {"ids": ws.twin_deletes}))
         self._twin_statements(ws.twins, ws.previous_models, statements)
-        for i in range(0, len(ws.twin_updates), self._batch):
-            chunk = ws.twin_updates[i : i + self._batch]
-            statements.append((_UPDATE_TWINS, {"rows": [twin_to_map(t) for t in chunk]}))
+        guarded = self._update_statements(ws, statements)
         by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in ws.rels:
             by_name[r.name].append({"s": r.source, "t": r.target, "p": rel_to_map(r)})
@@ -223,11 +249,73 @@ class Neo4jGraph(StoreBase):
 
         def work(tx: ManagedTransaction) -> None:
             for query, params in statements:
-                tx.run(query, params).consume()
+                if query is _MERGE_PROPS:
+                    matched = tx.run(query, params).single(strict=True)["c"]
+                    if matched != len(params["rows"]):  # raising rolls the transaction back
+                        raise StaleReadError(f"{len(params['rows']) - matched} twin(s) changed")
+                else:
+                    tx.run(query, params).consume()
 
-        with _mapped("writing"), self._driver.session(database=self._database) as session:
-            session.execute_write(work)
+        try:
+            with _mapped("writing"), self._driver.session(database=self._database) as session:
+                session.execute_write(work)
+        except StaleReadError:
+            for twin_id in guarded:
+                self._cache.pop(twin_id, None)
+            raise
         self._label_of = labels
+        for twin_id in ws.twin_deletes:
+            self._cache.pop(twin_id, None)
+        self._remember(ws.twins)
+        self._remember(ws.twin_updates)
+
+    def _update_statements(self, ws: WriteSet, out: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        """Twin updates: whole-node writes, or ingestion's guarded changed-names-only writes.
+
+        Returns the ids of the guarded ones."""
+        full, partial = [], []
+        for t in ws.twin_updates:
+            names = ws.changed_names.get(t.id)
+            if names is None or t.id not in ws.expected_etags:
+                full.append(twin_to_map(t))
+                continue
+            changed = encode_props({k: t.properties[k] for k in names})
+            del changed[N_JSON]
+            meta = {k: (v.last_update_time, v.source) for k, v in t.metadata.items()}
+            partial.append(
+                {
+                    "id": t.id,
+                    "expected": ws.expected_etags[t.id],
+                    "set": changed,
+                    "json": json_names(t.properties),
+                    "etag": t.etag,
+                    "meta": orjson.dumps(meta).decode(),
+                }
+            )
+        for rows, query in ((full, _UPDATE_TWINS), (partial, _MERGE_PROPS)):
+            for i in range(0, len(rows), self._batch):
+                out.append((query, {"rows": rows[i : i + self._batch]}))
+        return [row["id"] for row in partial]
+
+    # ------------------------------------------------------------ ingestion's twin cache
+    def _remember(self, twins: Sequence[Twin]) -> None:
+        cache = self._cache
+        for t in twins:
+            cache.pop(t.id, None)
+            cache[t.id] = t
+        while len(cache) > self._cache_size:  # evict the least recently written
+            del cache[next(iter(cache))]
+
+    def _read_twins_for_update(self, twin_ids: Sequence[str]) -> dict[str, Twin]:
+        """From the cache of twins this process wrote or read for ingestion, and the rest
+        from Neo4j; ``_commit`` guards the writes with the ETags these had."""
+        found = {i: self._cache[i] for i in twin_ids if i in self._cache}
+        missing = [i for i in twin_ids if i not in found]
+        if missing:
+            fresh = self._read_twins(missing)
+            self._remember(list(fresh.values()))
+            found.update(fresh)
+        return found
 
     def _twin_statements(
         self,

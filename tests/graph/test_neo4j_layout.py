@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -66,3 +67,26 @@ def test_uniqueness_constraint_on_twin_id(neo: Neo4jGraph) -> None:
     neo.create_twin("r", ROOM, {})
     with pytest.raises(ConflictError):
         neo.create_twin("r", ROOM, {})
+
+
+def test_ingestion_cache_notices_writes_from_elsewhere(neo: Neo4jGraph) -> None:
+    neo.create_twin("r", ROOM, {"area": 1.0})
+    first = PropertyUpdate("r", {"temperature": 1.0}, "2026-01-01T00:00:01Z")
+    neo.apply_property_updates([first])
+    # another writer stores a newer temperature behind this store's back
+    meta = {
+        "area": ["2026-01-01T00:00:00.000000Z", "api"],
+        "temperature": ["2026-01-01T00:00:05.000000Z", "device"],
+    }
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(neo.uri, auth=None) as driver:
+        driver.execute_query(
+            "MATCH (n:Twin {`$dtId`: 'r'}) "
+            "SET n.temperature = 5.0, n.`$metadata` = $meta, n.`$etag` = 'elsewhere'",
+            meta=json.dumps(meta),
+        )
+    # older than what is stored now: ignored, not applied on a stale cached view
+    older = PropertyUpdate("r", {"temperature": 2.0}, "2026-01-01T00:00:02Z")
+    assert neo.apply_property_updates([older])[0].ok
+    assert neo.get_twin("r").properties == {"area": 1.0, "temperature": 5.0}
