@@ -87,7 +87,7 @@ class Search(Operation[Page]):
     def embedded(self, g: Any, ctx: QueryContext) -> Page:
         offset = decode_cursor(self.after)
         match = self.filter.matcher(ctx.registry)
-        found = [(t, a) for t, a in g.nodes(data=True) if match(t, a)]
+        found = [(t, a) for t, a in g._node.items() if match(t, a)]  # attribute dicts, no view
         found.sort(key=lambda item: item[0])
         if self.sort is not None:
             prop = self.sort

@@ -15,7 +15,7 @@ fails every predicate but ``exists``, and ``!=`` is false on a missing property.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -220,8 +220,26 @@ class TwinFilter:
             return frozenset((self.model,))
         return frozenset((self.model,)) | registry.descendants(self.model)
 
-    def matcher(self, registry: ModelRegistry) -> _Matcher:
-        return _Matcher(self, self.models(registry))
+    def matcher(self, registry: ModelRegistry) -> Callable[[str, Mapping[str, Any]], bool]:
+        """A test on ``(twin id, networkx node attributes)``, specialised to this filter
+        (searches call it once per twin in the graph, so it avoids every needless step)."""
+        models = self.models(registry)
+        prefix = self.id_prefix
+        preds = self.where
+
+        def match(twin_id: str, attrs: Mapping[str, Any]) -> bool:
+            if models is not None and attrs[NX_MODEL] not in models:
+                return False
+            if prefix and not twin_id.startswith(prefix):
+                return False
+            if preds:
+                props = attrs[NX_PROPS]
+                for p in preds:
+                    if not p.test(props):
+                        return False
+            return True
+
+        return match
 
     def cypher(self, var: str, q: CypherBuilder, registry: ModelRegistry) -> list[str]:
         """Conditions on node variable ``var`` (to be AND-ed)."""
@@ -233,27 +251,6 @@ class TwinFilter:
             conds.append(f"{var}.{NODE_ID} STARTS WITH {q.param(self.id_prefix)}")
         conds.extend(p.cypher(var, q) for p in self.where)
         return conds
-
-
-class _Matcher:
-    """A compiled :class:`TwinFilter` for networkx node attributes."""
-
-    __slots__ = ("_filter", "_models")
-
-    def __init__(self, flt: TwinFilter, models: frozenset[str] | None) -> None:
-        self._filter = flt
-        self._models = models
-
-    def __call__(self, twin_id: str, attrs: Mapping[str, Any]) -> bool:
-        f = self._filter
-        if self._models is not None and attrs.get(NX_MODEL) not in self._models:
-            return False
-        if f.id_prefix and not twin_id.startswith(f.id_prefix):
-            return False
-        if f.where:
-            props = attrs.get(NX_PROPS) or {}
-            return all(p.test(props) for p in f.where)
-        return True
 
 
 def where_clause(conds: Sequence[str]) -> str:
