@@ -86,7 +86,7 @@ def check_names(names: Iterable[str] | None, what: str) -> tuple[str, ...] | Non
 def check_direction(direction: str) -> Direction:
     if direction not in DIRECTIONS:
         raise QueryError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    return direction  # type: ignore[return-value]
+    return direction
 
 
 class CypherBuilder:

@@ -67,9 +67,9 @@ class ErrorCodes(MaskErrors):
         for error in errors:
             original = error.original_error
             if original is None:  # syntax, validation and limit errors from graphql-core
-                ext = dict(error.extensions or {})
-                ext.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
-                error.extensions = ext
+                stamped = dict(error.extensions or {})
+                stamped.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+                error.extensions = stamped
                 out.append(error)
                 continue
             ext = error_extensions(original)

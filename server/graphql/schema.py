@@ -208,7 +208,7 @@ class ChangeEvent:
                     "etag": getattr(data, "etag", None)}
         return ChangeEvent(seq=ev.seq, kind=ev.kind, id=ev.id, time=ev.time, model=ev.model,
                            source_twin=ev.source_twin, target_twin=ev.target_twin, name=ev.name,
-                           patch=[dict(op) for op in ev.patch], data=data)
+                           patch=JSON([dict(op) for op in ev.patch]), data=JSON(data))
 
 
 @strawberry.type

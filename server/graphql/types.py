@@ -61,7 +61,7 @@ T = TypeVar("T")
 
 
 def ctx_of(info: Info) -> GraphQLContext:
-    return info.context  # type: ignore[no-any-return]
+    return info.context
 
 
 @strawberry.enum
@@ -186,7 +186,7 @@ class Relationship:
 
     @strawberry.field
     def properties(self) -> JSON:
-        return dict(self._rel.properties)
+        return JSON(dict(self._rel.properties))
 
     @strawberry.field
     async def source_twin(self, info: Info) -> Twin | None:
@@ -263,12 +263,12 @@ class Model:
 
     @strawberry.field
     def document(self) -> JSON:
-        return dict(self._info.document)
+        return JSON(dict(self._info.document))
 
     @strawberry.field
     def display_name(self) -> JSON:
         name = self._info.document.get("displayName")
-        return {"en": name} if isinstance(name, str) else name
+        return JSON({"en": name} if isinstance(name, str) else name)
 
     @strawberry.field(description="Every interface this one extends, directly or not")
     def extends(self, info: Info) -> list[str]:
@@ -278,9 +278,9 @@ class Model:
     def contents(self, info: Info) -> JSON:
         iface = ctx_of(info).store.registry.get(self._info.id)
         if iface is None:
-            return []
-        return [{"name": n, "kind": type(c).__name__, "definedIn": c.defined_in}
-                for n, c in sorted(iface.contents.items())]
+            return JSON([])
+        return JSON([{"name": n, "kind": type(c).__name__, "definedIn": c.defined_in}
+                     for n, c in sorted(iface.contents.items())])
 
 
 @strawberry.type
@@ -306,7 +306,7 @@ class Twin:
 
     @strawberry.field(description="Property values and last-known telemetry, components nested")
     def properties(self) -> JSON:
-        return dict(self._twin.properties)
+        return JSON(dict(self._twin.properties))
 
     @strawberry.field
     def property(self, name: str) -> JSON | None:
@@ -314,8 +314,8 @@ class Twin:
 
     @strawberry.field(description="Per top-level name: lastUpdateTime and source")
     def metadata(self) -> JSON:
-        return {n: {"lastUpdateTime": m.last_update_time, "source": m.source}
-                for n, m in self._twin.metadata.items()}
+        return JSON({n: {"lastUpdateTime": m.last_update_time, "source": m.source}
+                     for n, m in self._twin.metadata.items()})
 
     @strawberry.field(description="The twin's model")
     async def model_info(self, info: Info) -> Model | None:
