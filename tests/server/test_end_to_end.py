@@ -7,7 +7,6 @@ broker (on a free port: 1883 may be in use by a running demo).
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 
@@ -20,17 +19,7 @@ from server.config import IngestConfig, MqttConfig, Settings
 
 
 def _neo4j_uri(request: pytest.FixtureRequest) -> str:
-    try:
-        return str(request.getfixturevalue("neo4j_clean"))
-    except pytest.FixtureLookupError:
-        uri = os.environ.get("GRAPHTWIN_TEST_NEO4J_URI")
-        if not uri:
-            pytest.skip("no Neo4j: neither the neo4j_clean fixture nor GRAPHTWIN_TEST_NEO4J_URI")
-        from neo4j import GraphDatabase
-
-        with GraphDatabase.driver(uri, auth=None) as driver:
-            driver.execute_query("MATCH (n) DETACH DELETE n")
-        return uri
+    return str(request.getfixturevalue("neo4j_clean"))
 
 
 def _settings(store: str, mqtt: str | None, models: Path, **kw: object) -> Settings:

@@ -7,7 +7,6 @@ back from the store.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,17 +23,7 @@ pytestmark = pytest.mark.mqtt
 
 
 def _neo4j_uri(request: pytest.FixtureRequest) -> str:
-    try:
-        return str(request.getfixturevalue("neo4j_clean"))
-    except pytest.FixtureLookupError:
-        uri = os.environ.get("GRAPHTWIN_TEST_NEO4J_URI")
-        if not uri:
-            pytest.skip("no Neo4j: neither the neo4j_clean fixture nor GRAPHTWIN_TEST_NEO4J_URI")
-        from neo4j import GraphDatabase
-
-        with GraphDatabase.driver(uri, auth=None) as driver:
-            driver.execute_query("MATCH (n) DETACH DELETE n")
-        return uri
+    return str(request.getfixturevalue("neo4j_clean"))
 
 
 @pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])

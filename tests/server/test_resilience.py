@@ -183,7 +183,9 @@ def test_broker_restart_loses_nothing(tmp_path: Path, mosquitto_factory: Any) ->
                 [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(ids) if i >= 100],
             )
             wait_until(lambda: ing.service.source.connected, timeout=15)
-            wait_until(lambda: ing.metrics.snapshot()["applied_messages"] == 200, timeout=15)
+            # At least once: messages in flight at the restart may come twice (harmless).
+            wait_until(lambda: all("seq" in store.get_twin(t).properties for t in ids), timeout=15)
+            assert ing.metrics.snapshot()["applied_messages"] >= 200
         assert [store.get_twin(t).properties.get("seq") for t in ids] == list(range(200))
     finally:
         store.close()
@@ -191,12 +193,8 @@ def test_broker_restart_loses_nothing(tmp_path: Path, mosquitto_factory: Any) ->
 
 @pytest.mark.neo4j
 def test_store_outage_holds_back_and_catches_up(
-    tmp_path: Path, mqtt_url: str, request: pytest.FixtureRequest
+    tmp_path: Path, mqtt_url: str, neo4j_server: Any
 ) -> None:
-    try:
-        neo4j_server = request.getfixturevalue("neo4j_server")
-    except pytest.FixtureLookupError:
-        pytest.skip("needs the shared neo4j_server fixture (stop/start of a real Neo4j)")
     prefix = f"o{uuid.uuid4().hex[:6]}"
     ids = [f"{prefix}-{i}" for i in range(50)]
     store = open_graph(neo4j_server.uri)
