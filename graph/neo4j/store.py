@@ -14,7 +14,7 @@ GraphTwin server per database.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -76,6 +76,7 @@ _READ_IN = (
 _ITER_TWINS = (
     f"MATCH (n:{_T}) WHERE $models IS NULL OR n.{_MOD} IN $models RETURN properties(n) AS p"
 )
+_TWIN_MODELS = f"UNWIND $ids AS id MATCH {_TWIN} RETURN id, n.{_MOD} AS m"
 _MODEL_USE = f"UNWIND $ids AS id MATCH (n:{_T} {{{_MOD}: id}}) RETURN id, count(n) AS c"
 _PUT_MODELS = (
     f"UNWIND $rows AS row MERGE (m:{_M} {{id: row.id}}) SET m.document = row.document, "
@@ -208,6 +209,12 @@ class Neo4jGraph(StoreBase):
 
     def _read_in(self, target: str, name: str | None) -> list[Relationship]:
         return self._rels(_READ_IN, target, name)
+
+    def _twin_models(self, ids: Iterable[str]) -> dict[str, str]:
+        """Only the models (relationship checks need no more): a much smaller read."""
+        wanted = list(dict.fromkeys(ids))
+        rows = self._read("reading twin models", lambda tx: list(tx.run(_TWIN_MODELS, ids=wanted)))
+        return {r["id"]: r["m"] for r in rows}
 
     def _models_in_use(self, dtmis: Sequence[str]) -> dict[str, int]:
         rows = self._read("counting twins", lambda tx: list(tx.run(_MODEL_USE, ids=list(dtmis))))
