@@ -311,8 +311,8 @@ def main() -> None:
             raise SystemExit("--neo4j-uri or GRAPHTWIN_TEST_NEO4J_URI is needed for Neo4j")
         from neo4j import GraphDatabase
 
-        with GraphDatabase.driver(args.neo4j_uri, auth=None) as driver:
-            driver.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS")
+        with GraphDatabase.driver(args.neo4j_uri, auth=None) as driver, driver.session() as s:
+            s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS").consume()
         with open_graph(args.neo4j_uri) as store:
             t0 = time.perf_counter()
             n = load(store, args.buildings)
