@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from itertools import accumulate
 from typing import Any
 
 from ontology.model import SourceLocation
@@ -19,11 +20,16 @@ from ontology.model import SourceLocation
 __all__ = ["SourceText", "escape_pointer_token"]
 
 _WS = " \t\r\n"
+_SLASH = re.compile("/")
+_SCAN = json.JSONDecoder().scan_once  # the C scanner: (value, end) of the JSON value at an offset
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def escape_pointer_token(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
+    text = str(token)
+    if "~" not in text and "/" not in text:
+        return text
+    return text.replace("~", "~0").replace("/", "~1")
 
 
 def _unescape(token: str) -> str:
@@ -59,13 +65,8 @@ class SourceText:
 
     def line_column(self, offset: int) -> tuple[int, int]:
         if self._line_starts is None:
-            text = self.text
-            starts = [0]
-            pos = text.find("\n")
-            while pos >= 0:
-                starts.append(pos + 1)
-                pos = text.find("\n", pos + 1)
-            self._line_starts = starts
+            lengths = map((1).__add__, map(len, self.text.split("\n")))  # all at C speed
+            self._line_starts = [0, *accumulate(lengths)]
         index = bisect.bisect_right(self._line_starts, offset) - 1
         return index + 1, offset - self._line_starts[index] + 1
 
@@ -88,7 +89,7 @@ class SourceText:
             cache[""] = pos
         if not pointer:
             return cache[""]
-        cuts = [i for i, ch in enumerate(pointer) if ch == "/"] + [len(pointer)]
+        cuts = [m.start() for m in _SLASH.finditer(pointer)] + [len(pointer)]
         # Resume from the longest prefix already located.
         k = len(cuts) - 1
         while k > 0 and pointer[:cuts[k]] not in cache:
@@ -145,9 +146,7 @@ class SourceText:
         pos = self._skip_ws(text, pos + 1)
         while text[pos] != "}":
             key_pos = pos
-            end = self._skip_string(text, pos)
-            raw = text[pos + 1:end - 1]
-            name = json.loads(text[pos:end]) if "\\" in raw else raw
+            name, end = _SCAN(text, pos)
             pos = self._skip_ws(text, end)
             pos = self._skip_ws(text, pos + 1)  # the colon
             if name == key:
@@ -173,10 +172,17 @@ class SourceText:
             i = q + 1
 
     def _skip_value(self, text: str, pos: int) -> int:
-        """Offset just past the value starting at ``pos``; iterative, so depth is no issue."""
+        """Offset just past the value starting at ``pos``.
+
+        The C scanner of the json module decodes the value and reports where it ends;
+        that is far quicker than stepping over it in Python.  Very deep values fall
+        back to an iterative token scan.
+        """
+        try:
+            return _SCAN(text, pos)[1]
+        except (StopIteration, ValueError, RecursionError):
+            pass
         ch = text[pos]
-        if ch == '"':
-            return self._skip_string(text, pos)
         if ch not in "[{":
             n = len(text)
             while pos < n and text[pos] not in ",]}" and text[pos] not in _WS:

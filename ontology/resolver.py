@@ -29,6 +29,8 @@ class Resolver:
         self.known = known
         self.known_schemas = {s.id for i in known.values() for s in i.schemas if s.id}
         self.unresolved: dict[str, list[Ref]] = {}
+        self._elements: list[Element] | None = None
+        self._elements_roots = -1
 
     # ------------------------------------------------------------------ lookup
 
@@ -102,19 +104,7 @@ class Resolver:
         return metamodel_for(el.version).is_a(el.cls, expected)
 
     def interfaces(self) -> list[Element]:
-        found: list[Element] = []
-        stack = list(self.walker.roots)
-        seen: set[int] = set()
-        while stack:
-            el = stack.pop()
-            if id(el) in seen:
-                continue
-            seen.add(id(el))
-            if el.cls == "Interface":
-                found.append(el)
-            for values in el.children.values():
-                stack.extend(v for v in values if isinstance(v, Element))
-        return found
+        return [el for el in self._all_elements() if el.cls == "Interface"]
 
     def bases(self, el: Element) -> list[Element]:
         out = []
@@ -273,13 +263,18 @@ class Resolver:
                                        "schema, which DTDL v2 does not allow for Properties.",
                                        "Use a Telemetry, or a Map/Object instead of the Array."))
 
-    def _all_elements(self) -> Iterator[Element]:
-        stack = list(self.walker.roots)
-        while stack:
-            el = stack.pop()
-            yield el
-            for values in el.children.values():
-                stack.extend(v for v in values if isinstance(v, Element))
+    def _all_elements(self) -> list[Element]:
+        """Every element read so far (cached until more documents are walked)."""
+        if self._elements is None or self._elements_roots != len(self.walker.roots):
+            found: list[Element] = []
+            stack = list(self.walker.roots)
+            while stack:
+                el = stack.pop()
+                found.append(el)
+                for values in el.children.values():
+                    stack.extend(v for v in values if type(v) is Element)
+            self._elements, self._elements_roots = found, len(self.walker.roots)
+        return self._elements
 
     def _schema_children(self, el: Element) -> Iterator[Value]:
         for prop in ("elementSchema", "mapValue", "fields"):

@@ -404,6 +404,30 @@ def _check_lang_string(pdef: PropDef, value: Any, version: int) -> Iterator[Prob
                           f"long; the limit is {pdef.max_length}.", "Shorten it.")
 
 
+def plain_literal(pdef: PropDef, value: Any) -> Any:
+    """The value of a plainly valid literal (a short string, a boolean...), else None.
+
+    A fast path for what most documents contain; anything unusual goes through
+    :func:`check_literal`.
+    """
+    kind = pdef.kind
+    vtype = type(value)
+    if vtype is str:
+        if pdef.max_length is not None and len(value) > pdef.max_length:
+            return None
+        if kind == "langString":
+            return {"en": value}
+        if kind in ("string", "literal", "dtmi") and (
+                pdef.pattern is None or pdef.pattern.match(value)):
+            return value
+        return None
+    if vtype is bool:
+        return value if kind == "boolean" else None
+    in_range = vtype is int and (pdef.min_value is None or value >= pdef.min_value) and (
+        pdef.max_value is None or value <= pdef.max_value)
+    return value if in_range and kind in ("integer", "literal") else None
+
+
 def literal_value(pdef: PropDef, value: Any) -> Any:
     if pdef.kind == "langString":
         return lang_map(value)

@@ -376,6 +376,10 @@ class Walker:
     def _property(self, el: Element, pdef: PropDef, value: Any, ptr: str, scope: Scope) -> None:
         mm = scope.mm
         if pdef.kind != "element":
+            plain = rules.plain_literal(pdef, value)
+            if plain is not None:  # the common, valid case, without the general checks
+                el.literals[pdef.name] = plain
+                return
             problems = list(rules.check_literal(pdef, value, mm))
             self.report(problems, el.source, ptr, el.id)
             if not problems:
