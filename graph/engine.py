@@ -496,7 +496,7 @@ class StoreBase(TwinGraph):
             model = self._twin_models([source]).get(source)
             decl = (
                 self._registry[model].relationships.get(old.name)
-                if model in self._registry
+                if model is not None and model in self._registry
                 else None
             )
             if decl is not None and decl.min_multiplicity:

@@ -43,7 +43,7 @@ def export_ndjson(graph: TwinGraph, out: IO[bytes]) -> int:
         lines += 1
     for twin_id in twin_ids:
         for rel in graph.list_relationships(twin_id):
-            row: dict[str, Any] = {
+            rel_row: dict[str, Any] = {
                 "kind": "relationship",
                 "id": rel.id,
                 "source": rel.source,
@@ -51,7 +51,7 @@ def export_ndjson(graph: TwinGraph, out: IO[bytes]) -> int:
                 "target": rel.target,
                 "properties": rel.properties,
             }
-            out.write(orjson.dumps(row) + b"\n")
+            out.write(orjson.dumps(rel_row) + b"\n")
             lines += 1
     return lines
 

@@ -47,7 +47,7 @@ from graph.neo4j.labels import assign_label, check_identifier, dtmi_path
 
 __all__ = ["Neo4jGraph"]
 
-_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 # Quoted names from graph.layout, to keep the Cypher below readable.
 _ID, _MOD, _RID, _T, _M = f"`{N_ID}`", f"`{N_MODEL}`", f"`{R_ID}`", TWIN_LABEL, MODEL_LABEL
@@ -172,7 +172,7 @@ class Neo4jGraph(StoreBase):
         )
 
     # ------------------------------------------------------------ plumbing
-    def _read(self, what: str, work: Callable[[ManagedTransaction], _T]) -> _T:
+    def _read(self, what: str, work: Callable[[ManagedTransaction], _R]) -> _R:
         with _mapped(what), self._driver.session(database=self._database) as session:
             return session.execute_read(work)
 
@@ -280,7 +280,8 @@ class Neo4jGraph(StoreBase):
         """Twin updates: whole-node writes, or ingestion's guarded changed-names-only writes.
 
         Returns the ids of the guarded ones."""
-        full, partial = [], []
+        full: list[dict[str, Any]] = []
+        partial: list[dict[str, Any]] = []
         for t in ws.twin_updates:
             names = ws.changed_names.get(t.id)
             if names is None or t.id not in ws.expected_etags:
