@@ -1,9 +1,14 @@
 """Live change events for GraphQL subscriptions, fed from ``store.subscribe``.
 
-The store calls back on its committing thread; the callback only filters and
-hands the event to the subscriber's asyncio queue (thread-safe), as the store
-contract asks.  A slow subscriber that lets ``max_queue`` events pile up is
-sent an ``overflow`` marker and disconnected rather than slowing the store.
+The store calls back on its committing thread, and asks callbacks to be quick:
+the callback here only applies the cheap filters (kind, twin id, model,
+property) and hands the event to the subscriber's asyncio queue.  The subtree
+filter needs a traversal, so it runs on the subscriber's side, off the store's
+thread (in a worker thread for a database store), and the subtree is
+recomputed whenever a relationship changed since it was last computed.
+
+A slow subscriber that lets ``max_queue`` events pile up is sent an overflow
+marker (None) and disconnected rather than slowing the store.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from graph.base import ChangeEvent, TwinGraph
+from graph.errors import NotFoundError
 from queries import Descendants, QueryEngine
 
 __all__ = ["EventFilter", "stream_events"]
 
 _OVERFLOW = object()
+_STALE = object()  # containment may have changed: recompute the subtree
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,53 +36,33 @@ class EventFilter:
     kinds: frozenset[str] | None = None
 
 
-class _Matcher:
-    """Decides, on the store's thread, whether an event goes to one subscriber."""
+def _twin_of(ev: ChangeEvent) -> str | None:
+    return ev.id if ev.kind.startswith("twin.") else ev.source_twin
 
-    def __init__(self, store: TwinGraph, engine: QueryEngine, flt: EventFilter) -> None:
-        self.store = store
-        self.engine = engine
-        self.flt = flt
-        self.subtree: set[str] | None = None
 
-    def _refresh_subtree(self) -> None:
-        assert self.flt.subtree is not None
-        try:
-            found = self.engine.run(Descendants(self.flt.subtree, include_self=True))
-            self.subtree = {r.twin_id for r in found}
-        except Exception:  # the root may be gone: match nothing rather than fail the store
-            self.subtree = set()
-
-    def __call__(self, ev: ChangeEvent) -> bool:
-        f = self.flt
-        if f.kinds is not None and ev.kind not in f.kinds:
+def cheap_match(store: TwinGraph, f: EventFilter, ev: ChangeEvent) -> bool:
+    """Every filter except the subtree; safe to run on the store's thread."""
+    if f.kinds is not None and ev.kind not in f.kinds:
+        return False
+    if ev.kind.startswith("model."):
+        return f.kinds is not None  # model events only when asked for by kind
+    if f.twin_id is not None and f.twin_id not in (_twin_of(ev), ev.target_twin):
+        return False
+    if f.model is not None and not (
+        ev.kind.startswith("twin.") and ev.model is not None
+        and store.registry.is_of_model(ev.model, f.model)
+    ):
+        return False
+    if f.property is not None:
+        if not ev.kind.startswith("twin."):
             return False
-        if ev.kind.startswith("model."):
-            return f.kinds is not None  # model events only when asked for by kind
-        twin = ev.id if ev.kind.startswith("twin.") else ev.source_twin
-        if f.twin_id is not None and twin != f.twin_id and ev.target_twin != f.twin_id:
+        prefix = f"/{f.property}"
+        paths = [str(op.get("path", "")) for op in ev.patch]
+        if ev.kind == "twin.updated" and not any(
+            p == prefix or p.startswith(prefix + "/") for p in paths
+        ):
             return False
-        if f.model is not None:
-            if not ev.kind.startswith("twin.") or ev.model is None:
-                return False
-            if not self.store.registry.is_of_model(ev.model, f.model):
-                return False
-        if f.property is not None:
-            if not ev.kind.startswith("twin."):
-                return False
-            prefix = f"/{f.property}"
-            paths = [str(op.get("path", "")) for op in ev.patch]
-            if ev.kind == "twin.updated" and not any(
-                p == prefix or p.startswith(prefix + "/") for p in paths
-            ):
-                return False
-        if f.subtree is not None:
-            if self.subtree is None or ev.kind.startswith("relationship."):
-                self._refresh_subtree()  # containment may have changed
-            assert self.subtree is not None
-            if twin not in self.subtree and ev.target_twin not in self.subtree:
-                return False
-        return True
+    return True
 
 
 async def stream_events(store: TwinGraph, engine: QueryEngine, flt: EventFilter,
@@ -83,8 +70,7 @@ async def stream_events(store: TwinGraph, engine: QueryEngine, flt: EventFilter,
     """Matching events in commit order; yields None once (then stops) on overflow."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
-    matcher = _Matcher(store, engine, flt)
-    pending = 0
+    pending = 0  # approximate (read on the store's thread): only guards against overflow
 
     def deliver(item: object) -> None:
         nonlocal pending
@@ -92,21 +78,42 @@ async def stream_events(store: TwinGraph, engine: QueryEngine, flt: EventFilter,
         queue.put_nowait(item)
 
     def on_event(ev: ChangeEvent) -> None:
-        if matcher(ev):
-            item: object = ev if pending < max_queue else _OVERFLOW
-            loop.call_soon_threadsafe(deliver, item)
+        if flt.subtree is not None and ev.kind.startswith("relationship."):
+            loop.call_soon_threadsafe(deliver, _STALE)
+        if cheap_match(store, flt, ev):
+            loop.call_soon_threadsafe(deliver, ev if pending < max_queue else _OVERFLOW)
 
-    if flt.subtree is not None:
-        matcher._refresh_subtree()
+    def compute_subtree() -> set[str]:
+        assert flt.subtree is not None
+        try:
+            return {r.twin_id for r in engine.run(Descendants(flt.subtree, include_self=True))}
+        except NotFoundError:  # the root is gone (or not there yet): nothing matches
+            return set()
+
+    inline = hasattr(store, "read_view")  # the in-memory store answers in microseconds
+
+    async def subtree_now() -> set[str]:
+        return compute_subtree() if inline else await asyncio.to_thread(compute_subtree)
+
     subscription = store.subscribe(on_event)
     try:
+        subtree = await subtree_now() if flt.subtree is not None else set()
+        stale = False
         while True:
             item = await queue.get()
             pending -= 1
             if item is _OVERFLOW:
                 yield None
                 return
+            if item is _STALE:
+                stale = True
+                continue
             assert isinstance(item, ChangeEvent)
+            if flt.subtree is not None:
+                if stale:
+                    subtree, stale = await subtree_now(), False
+                if _twin_of(item) not in subtree and item.target_twin not in subtree:
+                    continue
             yield item
     finally:
         subscription.close()

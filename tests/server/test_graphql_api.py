@@ -285,3 +285,44 @@ def test_timeout(store: TwinGraph) -> None:
                          Limits(timeout_seconds=0.2))
     body = gql(client, '{ twin(id: "room1") { id } }')
     assert codes(body) == ["TIMEOUT"] and "timeout_seconds=0.2" in body["errors"][0]["message"]
+
+
+def test_subscription_subtree_follows_containment_changes(
+    client: TestClient, store: TwinGraph
+) -> None:
+    q = """subscription { twinChanges(subtree: "bldg2", property: "temperature")
+        { id data } }"""
+    ws, conn = _subscribe(client, q, {"apiKey": "r-secret"})
+    stop = threading.Event()
+
+    def warm_room5() -> None:  # inside bldg2's subtree from the start
+        n = 0
+        while not stop.wait(0.02):
+            n += 1
+            store.apply_property_updates(
+                [PropertyUpdate("room5", {"temperature": 1.0 + n}, f"2030-01-01T00:00:{n:02d}Z")]
+            )
+
+    thread = threading.Thread(target=warm_room5, daemon=True)
+    thread.start()
+    try:
+        first = conn.receive_json()  # the subscription is live
+        stop.set()
+        thread.join()
+        assert first["payload"]["data"]["twinChanges"]["id"] == "room5"
+        # room1 (bldg1) joins bldg2's subtree; then one update of room1 and a sentinel
+        store.create_relationship("floor3", "c-r1", "contains", "room1")
+        store.apply_property_updates([PropertyUpdate("room1", {"temperature": 99.0},
+                                                     "2031-01-01T00:00:00Z")])
+        store.apply_property_updates([PropertyUpdate("room5", {"temperature": -1.0},
+                                                     "2031-01-01T00:00:00Z")])
+        seen = []
+        while True:
+            event = conn.receive_json()["payload"]["data"]["twinChanges"]
+            seen.append(event["id"])
+            if event["data"]["properties"]["temperature"] in (99.0, -1.0):
+                break
+    finally:
+        stop.set()
+        ws.__exit__(None, None, None)
+    assert seen[-1] == "room1", seen  # room1's update came, before the sentinel
