@@ -105,7 +105,8 @@ class DeadLetterStore:
         before_id: int | None = None,
     ) -> list[DeadLetter]:
         """Newest first; ``before_id`` pages backwards."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[str | int] = []
         for column, value in (("reason", reason), ("twin_id", twin_id)):
             if value is not None:
                 where.append(f"{column} = ?")

@@ -21,8 +21,6 @@ from server.ingest.topics import Route
 
 __all__ = ["DecodeError", "Reading", "decode_payload", "format_timestamp", "parse_timestamp"]
 
-_RFC3339 = "%Y-%m-%dT%H:%M:%S.%fZ"
-
 
 class DecodeError(Exception):
     """A payload refused before it reaches the store; ``reason`` is a stable metric label."""
@@ -43,8 +41,19 @@ class Reading:
     epoch: float  # the same instant, for lag measurement
 
 
+_second_cache: tuple[int, str] = (-1, "")
+
+
 def format_timestamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime(_RFC3339)
+    """Fixed-width RFC 3339 UTC with microseconds (the store's form: compares as text)."""
+    global _second_cache
+    micros = round(epoch * 1_000_000)
+    second, fraction = divmod(micros, 1_000_000)
+    cached_second, prefix = _second_cache
+    if second != cached_second:  # readings of one batch mostly share their second
+        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _second_cache = (second, prefix)
+    return f"{prefix}.{fraction:06d}Z"
 
 
 def parse_timestamp(value: Any) -> float:
@@ -105,8 +114,12 @@ def _reading(
             raise DecodeError(
                 "not_object", f"{where}expected a JSON object of names to values, got {_kind(item)}"
             )
-        stamp = _find_timestamp(item, cfg)
-        values = {k: v for k, v in item.items() if k not in cfg.timestamp_fields}
+        fields = cfg.timestamp_fields
+        if any(f in item for f in fields):
+            stamp = next(item[f] for f in fields if f in item)
+            values = {k: v for k, v in item.items() if k not in fields}
+        else:
+            values = item
         if not values:
             raise DecodeError("empty", f"{where}no values besides the timestamp")
     if stamp is None:

@@ -144,7 +144,7 @@ class MqttSource:
         self._deliver(
             Inbound(
                 topic=topic,
-                payload=message.payload,
+                payload=bytes(message.payload),
                 qos=message.qos,
                 mid=message.mid,
                 generation=self.generation,

@@ -246,16 +246,28 @@ class IngestPipeline:
         A message with at least one surviving value is kept whole, so the store
         validates it whole; its older values lose to newer ones there anyway.
         """
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for _, readings in decoded:
+            for r in readings:
+                (repeated if r.twin_id in seen else seen).add(r.twin_id)
+        if not repeated:  # the common case: one reading per twin in this batch
+            return decoded, []
         newest: dict[tuple[str, str], str] = {}
         for _, readings in decoded:
             for r in readings:
-                for name in r.values:
-                    key = (r.twin_id, name)
-                    if r.timestamp > newest.get(key, ""):
-                        newest[key] = r.timestamp
+                if r.twin_id in repeated:
+                    for name in r.values:
+                        key = (r.twin_id, name)
+                        if r.timestamp > newest.get(key, ""):
+                            newest[key] = r.timestamp
         kept, superseded = [], []
         for msg, readings in decoded:
-            if any(newest[(r.twin_id, n)] <= r.timestamp for r in readings for n in r.values):
+            if any(
+                r.twin_id not in repeated or newest[(r.twin_id, n)] <= r.timestamp
+                for r in readings
+                for n in r.values
+            ):
                 kept.append((msg, readings))
             else:
                 superseded.append((msg, readings))
@@ -300,10 +312,10 @@ class IngestPipeline:
                 self._store_failed(str(exc))
             except Exception as exc:  # not the store being down: find the items it refuses
                 log.warning("ingestion: batch write failed (%s); retrying item by item", exc)
-                results = self._write_one_by_one(updates)
-                if results is not None:
+                one_by_one = self._write_one_by_one(updates)
+                if one_by_one is not None:
                     self._store_recovered()
-                    return results
+                    return one_by_one
             else:
                 self._store_recovered()
                 return results

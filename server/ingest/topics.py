@@ -95,6 +95,8 @@ class TopicRouter:
 
     def __init__(self, rules: Iterable[TopicRule]) -> None:
         self._rules = [_CompiledRule(r) for r in rules]
+        # Devices publish to the same topics again and again: remember their routes.
+        self._cache: dict[str, Route | None] = {}
 
     @property
     def filters(self) -> list[str]:
@@ -102,6 +104,16 @@ class TopicRouter:
         return list(dict.fromkeys(r.filter for r in self._rules))
 
     def route(self, topic: str) -> Route | None:
+        try:
+            return self._cache[topic]
+        except KeyError:
+            pass
+        if len(self._cache) >= 100_000:
+            self._cache.clear()
+        route = self._cache[topic] = self._route(topic)
+        return route
+
+    def _route(self, topic: str) -> Route | None:
         parts = topic.split("/")
         for rule in self._rules:
             route = rule.match(parts)
