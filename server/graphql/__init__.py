@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -17,6 +18,7 @@ from graph.base import TwinGraph
 from queries import QueryEngine
 from server.auth import Authenticator, AuthError, Principal
 from server.graphql.context import GraphQLContext
+from server.graphql.graphiql import add_asset_route, graphiql_page
 from server.graphql.limits import Limits
 from server.graphql.schema import LiveSchema
 
@@ -44,10 +46,18 @@ def create_graphql_router(
         return GraphQLContext(store=store, engine=engine, auth=auth, limits=limits,
                               principal=principal)
 
-    router: GraphQLRouter[Any, Any] = GraphQLRouter(
+    router: GraphQLRouter[Any, Any] = _Router(
         schema,  # type: ignore[arg-type]  # duck-types strawberry.Schema
         context_getter=context_getter,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         graphql_ide="graphiql",
     )
+    add_asset_route(router)
     return router
+
+
+class _Router(GraphQLRouter[Any, Any]):
+    """Strawberry's router, with a GraphiQL page whose scripts GraphTwin serves itself."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(graphiql_page(request.url.path))

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -124,14 +123,4 @@ def store_uri(request: pytest.FixtureRequest, backend: str, tmp_path: Any) -> st
     """A fresh store of ``backend``: embedded in ``tmp_path``, or the wiped test Neo4j."""
     if backend == "embedded":
         return f"embedded:{tmp_path / 'store'}"
-    try:
-        return str(request.getfixturevalue("neo4j_clean"))
-    except pytest.FixtureLookupError:  # TEMPORARY: until tests/conftest.py is committed
-        uri = os.environ.get("GRAPHTWIN_TEST_NEO4J_URI")
-        if not uri:
-            pytest.skip("no Neo4j: neither the neo4j_clean fixture nor GRAPHTWIN_TEST_NEO4J_URI")
-        from neo4j import GraphDatabase
-
-        with GraphDatabase.driver(uri, auth=None) as driver:
-            driver.execute_query("MATCH (n) DETACH DELETE n")
-        return uri
+    return str(request.getfixturevalue("neo4j_clean"))  # tests/conftest.py: a wiped Neo4j

@@ -252,13 +252,23 @@ def test_subscription_needs_credentials(client: TestClient) -> None:
     assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-def test_router_mounts_under_prefix(store: TwinGraph) -> None:
+def test_graphiql_page_served_without_cdn(store: TwinGraph) -> None:
     app = FastAPI()
     app.include_router(
-        create_graphql_router(store, auth=Authenticator.open_mode()), prefix="/graphql"
+        create_graphql_router(store, auth=Authenticator.from_keys(KEYS)), prefix="/graphql"
     )
-    page = TestClient(app).get("/graphql", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    client = TestClient(app)
+    page = client.get("/graphql", headers={"Accept": "text/html"})  # no credentials needed
+    assert page.status_code == 200 and "GraphiQL" in page.text
+    assert "unpkg" not in page.text and "cdn" not in page.text.lower()
+    import re
+
+    assets = re.findall(r'(?:src|href)="(/[^"]+)"', page.text)
+    assert len(assets) == 5 and all(a.startswith("/graphql/static/graphiql/") for a in assets)
+    for asset in assets:
+        got = client.get(asset)
+        assert got.status_code == 200 and len(got.content) > 500, asset
+    assert client.get("/graphql/static/graphiql/../../etc/passwd").status_code == 404
 
 
 class _SlowStore:
