@@ -21,7 +21,8 @@ __all__ = ["SourceText", "escape_pointer_token"]
 
 _WS = " \t\r\n"
 _SLASH = re.compile("/")
-_SCAN = json.JSONDecoder().scan_once  # the C scanner: (value, end) of the JSON value at an offset
+# The json module's C scanner: (value, end offset) of the JSON value at an offset.
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 
 from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
+from ontology.metamodel import Metamodel, metamodel_for
 from ontology.model import Interface
 from ontology.rules import Problem, check_version
 from ontology.walker import Issue, Walker
@@ -99,8 +100,6 @@ class Resolver:
 
     @staticmethod
     def _class_ok(el: Element, expected: str) -> bool:
-        from ontology.metamodel import metamodel_for
-
         return metamodel_for(el.version).is_a(el.cls, expected)
 
     def interfaces(self) -> list[Element]:
@@ -193,9 +192,9 @@ class Resolver:
             for name, c in self.flattened(base, seen).items():
                 out.setdefault(name, c)
         for v in el.children.get("contents", ()):
-            c = self.target(v)
-            if isinstance(c, Element) and isinstance(c.literals.get("name"), str):
-                out.setdefault(c.literals["name"], c)
+            content = self.target(v)
+            if isinstance(content, Element) and isinstance(content.literals.get("name"), str):
+                out.setdefault(content.literals["name"], content)
         return out
 
     def _check_inherited_names(self, el: Element) -> None:
@@ -327,9 +326,7 @@ class Resolver:
                                       f"{v.pointer}/enumValue"), el.id)
 
 
-def _mm(el: Element):  # type: ignore[no-untyped-def]
-    from ontology.metamodel import metamodel_for
-
+def _mm(el: Element) -> Metamodel:
     return metamodel_for(el.version)
 
 
