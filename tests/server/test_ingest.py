@@ -7,6 +7,7 @@ back from the store.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -232,3 +233,35 @@ def test_clean_shutdown_applies_everything_received(
     assert snap["received"] > 0 and snap["applied_messages"] == snap["received"] - late, snap
     applied = [t for t in twins if "seq" in _props(store, t)]
     assert len(applied) == snap["applied_messages"]
+
+
+def _meter_model(n: int) -> dict[str, Any]:
+    return {
+        "@context": ["dtmi:dtdl:context;3", "dtmi:dtdl:extension:mqtt;1"],
+        "@id": f"dtmi:test:ingest:Meter{n};1",
+        "@type": ["Interface", "Mqtt"],
+        "telemetryTopic": f"meters{n}/{{modelId}}/{{senderId}}/telemetry",
+        "payloadFormat": "Json/ecma/404",
+        "contents": [{"@type": "Telemetry", "name": "power", "schema": "double"}],
+    }
+
+
+def test_topics_declared_with_the_dtdl_mqtt_extension(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    from graph.base import TwinUpsert
+
+    tag = uuid.uuid4().hex[:6]
+    store.add_models([_meter_model(1)])
+    store.upsert_batch([TwinUpsert(f"meter1-{tag}", "dtmi:test:ingest:Meter1;1", {})])
+    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl.sqlite") as ing:
+        assert "meters1/+/+/telemetry" in ing.service.source.subscription_topics()
+        publish(mqtt_url, [(f"meters1/m/meter1-{tag}/telemetry", {"power": 1.5})])
+        wait_until(lambda: _props(store, f"meter1-{tag}") == {"power": 1.5})
+        # A model added while ingestion runs brings its topics with it.
+        store.add_models([_meter_model(2)])
+        store.upsert_batch([TwinUpsert(f"meter2-{tag}", "dtmi:test:ingest:Meter2;1", {})])
+        wait_until(lambda: "meters2/+/+/telemetry" in ing.service.source.subscription_topics())
+        time.sleep(0.3)  # SUBACK
+        publish(mqtt_url, [(f"meters2/m/meter2-{tag}/telemetry", {"power": 2.5})])
+        wait_until(lambda: _props(store, f"meter2-{tag}") == {"power": 2.5})
