@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import Any
 
+from graph.errors import GraphError
 from server.config import DEFAULT_STORE_DIR, ConfigError, Settings, load_ingest_config
 
 __all__ = ["register", "run_serve", "settings_from_args"]
@@ -114,8 +115,10 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
         app = create_app(settings)
-    except (ConfigError, OSError) as exc:
-        print(f"graphtwin serve: {exc}", file=sys.stderr)
+    except (ConfigError, OSError, GraphError) as exc:
+        # A model the parser refuses carries each error with its file, line and column.
+        details = [str(e) for e in getattr(exc, "errors", ())]
+        print("\n".join([f"graphtwin serve: {exc}", *details]), file=sys.stderr)
         return 2
     if settings.demo:
         print(
