@@ -217,6 +217,24 @@ class Resolver:
                         ((other.source, f"{other.pointer}/name"),)))
                 found.setdefault(name, c)
 
+    def check_annotations(self, interfaces: list[Element]) -> None:
+        """A ValueAnnotation (annotation extension) must annotate a sibling Property/Telemetry."""
+        for el in interfaces:
+            contents = self.flattened(el)
+            for content in contents.values():
+                annotates = content.extensions.get("annotates")
+                if "ValueAnnotation" not in content.cotypes or not isinstance(annotates, str):
+                    continue
+                target = contents.get(annotates)
+                if target is None or target.cls not in ("Property", "Telemetry") or \
+                        "ValueAnnotation" in target.cotypes:
+                    self.issue(content, Problem(
+                        Codes.SIBLING_MISSING,
+                        f"'{content.literals.get('name')}' annotates '{annotates}', which is not "
+                        f"a Property or Telemetry of '{el.id}'.",
+                        "Name a Property or Telemetry of the same interface in 'annotates'.",
+                        f"{content.pointer}/annotates"), el.id)
+
     def check_components(self, interfaces: list[Element]) -> None:
         for el in interfaces:
             for v in el.children.get("contents", ()):

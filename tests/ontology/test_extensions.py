@@ -1,0 +1,91 @@
+"""The standard DTDL extensions: co-types, their properties and where they may go."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ontology import parse_models
+from ontology.model import Property, Telemetry
+
+_EXT = "dtmi:dtdl:extension:"
+
+
+def _iface(version: int, contexts: list[str], *contents: dict[str, Any]) -> dict[str, Any]:
+    return {"@context": [f"dtmi:dtdl:context;{version}", *contexts],
+            "@id": "dtmi:com:example:Ext;1", "@type": "Interface", "contents": list(contents)}
+
+
+def _codes(doc: dict[str, Any]) -> list[str]:
+    return [e.code for e in parse_models([doc]).errors]
+
+
+def test_historized_goes_on_property_and_telemetry() -> None:
+    ok = _iface(3, [f"{_EXT}historization;1"],
+                {"@type": ["Telemetry", "Historized"], "name": "t", "schema": "double"})
+    result = parse_models([ok])
+    assert result.ok
+    t = result.registry["dtmi:com:example:Ext;1"].contents["t"]
+    assert isinstance(t, Telemetry) and t.types == ("Historized",)
+    bad = _iface(3, [f"{_EXT}historization;1"],
+                 {"@type": ["Command", "Historized"], "name": "c"})
+    assert _codes(bad) == ["DTDL215"]
+
+
+def test_extension_types_need_their_context() -> None:
+    doc = _iface(3, [], {"@type": ["Telemetry", "Historized"], "name": "t", "schema": "double"})
+    assert _codes(doc) == ["DTDL212"]
+
+
+def test_value_annotation_names_a_sibling() -> None:
+    ctx = [f"{_EXT}annotation;2"]
+    temp = {"@type": "Property", "name": "temp", "schema": "double"}
+    good = _iface(4, ctx, temp, {"@type": ["Property", "ValueAnnotation"], "name": "tempNote",
+                                 "annotates": "temp", "schema": "string"})
+    result = parse_models([good])
+    assert result.ok, [str(e) for e in result.errors]
+    note = result.registry["dtmi:com:example:Ext;1"].contents["tempNote"]
+    assert isinstance(note, Property) and note.extensions["annotates"] == "temp"
+    missing = _iface(4, ctx, temp, {"@type": ["Property", "ValueAnnotation"], "name": "n",
+                                    "schema": "string"})
+    assert _codes(missing) == ["DTDL300"]
+    dangling = _iface(4, ctx, temp, {"@type": ["Property", "ValueAnnotation"], "name": "n",
+                                     "annotates": "nothing", "schema": "string"})
+    assert _codes(dangling) == ["DTDL316"]
+
+
+@pytest.mark.parametrize(("unit", "codes"), [("degreeCelsius", []), ("metre", ["DTDL314"])])
+def test_semantic_type_units(unit: str, codes: list[str]) -> None:
+    doc = _iface(3, [f"{_EXT}quantitativeTypes;1"],
+                 {"@type": ["Telemetry", "Temperature"], "name": "t", "schema": "double",
+                  "unit": unit})
+    assert _codes(doc) == codes
+
+
+def test_semantic_type_needs_numeric_schema_and_unit() -> None:
+    no_unit = _iface(2, [], {"@type": ["Telemetry", "Temperature"], "name": "t",
+                             "schema": "double"})
+    assert _codes(no_unit) == ["DTDL300"]
+    text = _iface(2, [], {"@type": ["Telemetry", "Temperature"], "name": "t",
+                          "schema": "string", "unit": "degreeCelsius"})
+    assert _codes(text) == ["DTDL215"]
+
+
+def test_mqtt_and_requirement_properties() -> None:
+    mqtt = {"@context": ["dtmi:dtdl:context;4", f"{_EXT}mqtt;2"],
+            "@id": "dtmi:com:example:M;1", "@type": ["Interface", "Mqtt"],
+            "payloadFormat": "Json/ecma/404", "telemetryTopic": "sample/{senderId}/telemetry",
+            "contents": [{"@type": ["Telemetry", "Indexed"], "name": "t", "schema": "double",
+                          "index": 1}]}
+    assert parse_models([mqtt]).ok
+    bad_index = dict(mqtt, contents=[{"@type": ["Telemetry", "Indexed"], "name": "t",
+                                      "schema": "double", "index": 0}])
+    assert _codes(bad_index) == ["DTDL308"]
+    no_format = {k: v for k, v in mqtt.items() if k != "payloadFormat"}
+    assert _codes(no_format) == ["DTDL300"]
+    required = _iface(4, [f"{_EXT}requirement;1"],
+                      {"@type": "Property", "name": "p", "schema": {
+                          "@type": "Object", "fields": [
+                              {"@type": ["Field", "Required"], "name": "f", "schema": "string"}]}})
+    assert parse_models([required]).ok
