@@ -62,6 +62,14 @@ def _check_live_slice(srv: InProcessServer, mqtt_url: str, twin: str) -> None:
     assert "graphtwin_ingest_applied_messages_total 1.0" in metrics
     assert "graphtwin_mqtt_connected 1.0" in metrics
 
+    # Bad input is answered with a dead letter, readable over HTTP; QoS 0 works too.
+    publish(mqtt_url, [(f"twins/{twin}/telemetry", b"21.5 degrees")], qos=0)
+    letters = wait_until(lambda: srv.get("/deadletters").json()["items"], timeout=5)
+    assert letters[0]["topic"] == f"twins/{twin}/telemetry"
+    assert letters[0]["reason"] == "unparseable" and letters[0]["payload_excerpt"] == "21.5 degrees"
+    assert srv.get("/deadletters", params={"reason": "unknown_twin"}).json()["items"] == []
+    assert 'graphtwin_ingest_rejected_total{reason="unparseable"} 1.0' in srv.get("/metrics").text
+
 
 @pytest.mark.mqtt
 def test_embedded_store_with_mosquitto(tmp_path: Path, mqtt_url: str) -> None:
