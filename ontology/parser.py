@@ -68,6 +68,10 @@ def parse_models(sources: Iterable[Any] | Any, options: ParseOptions | None = No
     known = known if known is not None else ModelRegistry()
     if isinstance(sources, ModelSource | str | bytes | dict):
         sources = [sources]
+    if not isinstance(sources, Iterable):
+        return ParseResult(ModelRegistry(), [DtdlError(
+            Codes.BAD_INPUT, f"Sources must be a list of documents, not {type(sources).__name__}.",
+            "Pass a list of ModelSource, str, bytes, dict or list values.")])
     walker = Walker(WalkOptions(options.max_dtdl_version, options.allow_undefined_extensions,
                                 tuple(options.acceptable_limits)))
     limit = sys.getrecursionlimit()
@@ -89,6 +93,10 @@ def parse_models(sources: Iterable[Any] | Any, options: ParseOptions | None = No
         return ParseResult(ModelRegistry(), [DtdlError(
             Codes.TOO_DEEP, "The models are nested too deeply to process.",
             f"Keep JSON nesting under {MAX_NESTING} levels.")])
+    except Exception as exc:  # a bug of ours must not take the caller down with it
+        return ParseResult(ModelRegistry(), [DtdlError(
+            Codes.INTERNAL, f"The parser failed on this input ({type(exc).__name__}: {exc}).",
+            "This is a GraphTwin bug; please report it with the model that triggers it.")])
     finally:
         sys.setrecursionlimit(limit)
         if gc_was_enabled:
@@ -130,9 +138,9 @@ def decode(src: Any, index: int, walker: Walker) -> SourceText | None:
             return None
         return SourceText(name, text, value)
     if isinstance(src, dict | list):
-        if _too_deep(src):
-            _input_error(walker, name, Codes.TOO_DEEP, "The document is nested too deeply.",
-                         f"Keep JSON nesting under {MAX_NESTING} levels.")
+        problem = _not_json(src)
+        if problem is not None:
+            _input_error(walker, name, *problem)
             return None
         return SourceText(name or f"<input {index}>", None, src)
     _input_error(walker, name, Codes.BAD_INPUT,
@@ -141,17 +149,26 @@ def decode(src: Any, index: int, walker: Walker) -> SourceText | None:
     return None
 
 
-def _too_deep(value: Any) -> bool:
+def _not_json(value: Any) -> tuple[str, str, str] | None:
+    """Why a Python value is not something JSON could have produced, if it is not."""
     stack = [(value, 0)]
     while stack:
         v, depth = stack.pop()
         if depth > MAX_NESTING:
-            return True
+            return (Codes.TOO_DEEP, "The document is nested too deeply.",
+                    f"Keep JSON nesting under {MAX_NESTING} levels.")
         if isinstance(v, dict):
+            if not all(type(k) is str for k in v):
+                return (Codes.BAD_INPUT, "An object in the document has keys that are not "
+                        "strings.", "JSON object keys are always strings.")
             stack.extend((x, depth + 1) for x in v.values())
-        elif isinstance(v, list):
+        elif isinstance(v, list | tuple):
             stack.extend((x, depth + 1) for x in v)
-    return False
+        elif not (v is None or isinstance(v, str | int | float | bool)):
+            return (Codes.BAD_INPUT, f"The document holds a {type(v).__name__}, which JSON "
+                    "cannot express.", "Pass JSON values only (dict, list, str, numbers, "
+                    "booleans, None).")
+    return None
 
 
 class _Fixed(SourceText):

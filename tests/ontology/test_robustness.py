@@ -91,3 +91,44 @@ def test_mutually_recursive_schemas_terminate() -> None:
                {"@id": "dtmi:ex:B;1", "@type": "Array", "elementSchema": "dtmi:ex:A;1"}]}
     result = parse_models([doc])
     assert result.ok, [str(e) for e in result.errors]
+
+
+@pytest.mark.parametrize("sources", [None, 5, [None], [{1: 2}], [{"a": object()}], [[[1]]]])
+def test_non_json_python_values(sources: object) -> None:
+    result = parse_models(sources)  # type: ignore[arg-type]
+    assert result.errors
+    assert all(e.code.startswith("DTDL1") for e in result.errors)
+
+
+def test_mutated_spec_cases_never_crash() -> None:
+    """A seeded sweep of damaged real models: every outcome is errors-as-data."""
+    import random
+
+    from _dtdl_shared import need_shared
+
+    from ontology.conformance import Suite
+
+    cases = list(Suite((need_shared("dtdl", "cases", "v3"),)).cases())
+    rng = random.Random(7)
+    junk: list[object] = [None, 1, -5, 2.5, True, [], {}, "x", "dtmi:a:b;1", [None],
+                          {"@value": 1}, {"@id": None}, "", "double", "Interface"]
+
+    def damage(value: object) -> object:
+        if isinstance(value, dict) and value:
+            out = dict(value)
+            key = rng.choice(list(out))
+            out[key] = damage(out[key]) if rng.random() < 0.6 else rng.choice(junk)
+            return out
+        if isinstance(value, list) and value:
+            out_list = list(value)
+            i = rng.randrange(len(out_list))
+            out_list[i] = damage(out_list[i])
+            return out_list
+        return rng.choice(junk) if rng.random() < 0.3 else value
+
+    for _ in range(1500):
+        case = rng.choice(cases)
+        result = parse_models([damage(i) for i in case.inputs])
+        assert "DTDL199" not in {e.code for e in result.errors}
+        for error in result.errors:
+            assert error.location is None or error.location.line >= 1
