@@ -31,6 +31,13 @@ pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "embedded":
+        return f"embedded:{tmp_path / 'store'}"
+    return str(request.getfixturevalue("neo4j_clean"))
+
+
 class Publisher(threading.Thread):
     """Publishes ``{"seq": i}`` to twin ``prefix-i`` at ``rate`` per second, QoS 1, in order."""
 
@@ -62,7 +69,7 @@ class Publisher(threading.Thread):
 
 
 def _serve(
-    store_dir: Path, mqtt_url: str, port: int, config: Path, models: Path
+    store: str, mqtt_url: str, port: int, config: Path, models: Path
 ) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
@@ -71,7 +78,7 @@ def _serve(
             "server.cli",
             "serve",
             "--store",
-            str(store_dir),
+            store,
             "--mqtt",
             mqtt_url,
             "--port",
@@ -103,14 +110,13 @@ def _seqs(port: int, ids: list[str]) -> dict[str, Any]:
 
 
 def test_kill_9_mid_stream_loses_no_acknowledged_update(
-    tmp_path: Path, mosquitto_factory: Any
+    tmp_path: Path, mosquitto_factory: Any, store_uri: str
 ) -> None:
     broker = mosquitto_factory()
     prefix = f"k{uuid.uuid4().hex[:6]}"
     count = 600
     ids = [f"{prefix}-{i}" for i in range(count)]
-    store_dir = tmp_path / "store"
-    with open_graph(f"embedded:{store_dir}") as store:
+    with open_graph(store_uri) as store:
         seed_machines(store, ids)
     models = tmp_path / "models"
     models.mkdir()
@@ -121,7 +127,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_update(
     )
     port = free_port()
 
-    server = _serve(store_dir, broker.url, port, config, models)
+    server = _serve(store_uri, broker.url, port, config, models)
     wait_until(lambda: _probe_health(port), timeout=30)
     pub = Publisher(broker.url, prefix, count, rate=300)
     pub.start()
@@ -135,7 +141,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_update(
     assert killed_after < count, "the stream ended before the kill; slow the publisher down"
     pub.join(60)
 
-    server = _serve(store_dir, broker.url, port, config, models)
+    server = _serve(store_uri, broker.url, port, config, models)
     try:
         wait_until(lambda: _probe_health(port), timeout=30)
         seqs = wait_until(
@@ -160,11 +166,13 @@ def _probe_health(port: int) -> bool:
         return False
 
 
-def test_broker_restart_loses_nothing(tmp_path: Path, mosquitto_factory: Any) -> None:
+def test_broker_restart_loses_nothing(
+    tmp_path: Path, mosquitto_factory: Any, store_uri: str
+) -> None:
     broker = mosquitto_factory()
     prefix = f"b{uuid.uuid4().hex[:6]}"
     ids = [f"{prefix}-{i}" for i in range(200)]
-    store = open_graph(f"embedded:{tmp_path / 'store'}")
+    store = open_graph(store_uri)
     seed_machines(store, ids)
     cfg = IngestConfig(mqtt=MqttConfig(client_id=f"restart-{prefix}", reconnect_max_delay=2))
     try:
