@@ -207,19 +207,18 @@ def direct_neo4j(uri: str) -> dict[str, Callable[[str], Any]]:
             return driver.execute_query(text, id=target, **params, routing_="r").records
         return run
 
+    # What a Neo4j user would write for this portfolio's two conventions (contains
+    # downward, isLocatedIn upward): pruned variable-length expansions.
     return {
-        "descendants": q("MATCH (x:Twin {`$dtId`: $id}) MATCH p = SHORTEST 1 "
-                         "(x)((a)-[r:contains|isLocatedIn]-(b) WHERE (type(r) = 'contains' AND "
-                         "startNode(r) = a) OR (type(r) = 'isLocatedIn' AND endNode(r) = a))"
-                         "{1,50}(d) RETURN d.`$dtId`, d.`$model`, length(p)"),
+        "descendants": q("MATCH (x:Twin {`$dtId`: $id})-[:contains*0..50]->(s:Twin) "
+                         "WITH DISTINCT s OPTIONAL MATCH (s)<-[:isLocatedIn]-(e:Twin) "
+                         "RETURN s, collect(e) AS located"),
         "warm_rooms": q("MATCH (x:Twin {`$dtId`: $id})-[:contains*1..50]->(d:Twin) "
                         "WHERE d.`$model` = $room AND d.temperature > 26 RETURN DISTINCT d",
                         room=ROOM),
         "in_room": q("MATCH (x:Twin {`$dtId`: $id})<-[:isLocatedIn]-(d) RETURN d"),
-        "ancestors": q("MATCH (x:Twin {`$dtId`: $id}) MATCH p = SHORTEST 1 "
-                       "(x)((a)-[r:contains|isLocatedIn]-(b) WHERE (type(r) = 'contains' AND "
-                       "endNode(r) = a) OR (type(r) = 'isLocatedIn' AND startNode(r) = a))"
-                       "{1,50}(d) RETURN d.`$dtId`, d.`$model`, length(p)"),
+        "ancestors": q("MATCH (x:Twin {`$dtId`: $id})-[:isLocatedIn*0..1]->(r:Twin)"
+                       "<-[:contains*0..50]-(a:Twin) WHERE a <> x RETURN DISTINCT a"),
         "search": q("MATCH (n:Twin) WHERE n.`$model` = $room AND n.temperature >= 29.5 "
                     "RETURN n.`$dtId` AS id ORDER BY id LIMIT 100", room=ROOM),
     }

@@ -8,14 +8,14 @@ of twins in the group, ``values`` how many had a number.  With no values,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graph.layout import NX_MODEL, NX_PROPS
-from queries.base import Operation, QueryContext
+from graph.layout import NX_MODEL, NX_PROPS, TWIN_LABEL
+from queries.base import Operation, QueryContext, RunRead
 from queries.hierarchy import Descendants
-from queries.spec import NODE_MODEL, CypherBuilder, check_name
+from queries.spec import NODE_ID, NODE_MODEL, CypherBuilder, check_name
 from queries.traversal import Reach
 
 __all__ = ["Aggregate", "Group"]
@@ -77,23 +77,23 @@ class Aggregate(Operation[list[Group]]):
         groups = [Group(m, *acc[m]) for m in sorted(acc)]
         return [*groups, _total(groups)]
 
-    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
+    def run_cypher(self, run_read: RunRead, ctx: QueryContext) -> list[Group]:
+        reached = self.scope.run_cypher(run_read, ctx)
+        if not reached:
+            return [_total([])]
         q = CypherBuilder()
         v = f"d[{q.param(self.property)}]"
-        text = self.scope.cypher_scope(ctx, q) + (
+        text = (
+            f"UNWIND $ids AS did MATCH (d:{TWIN_LABEL} {{{NODE_ID}: did}})\n"
             f"WITH d, CASE WHEN valueType({v}) IN ['INTEGER NOT NULL', 'FLOAT NOT NULL'] "
             f"THEN {v} END AS v\n"
             f"RETURN d.{NODE_MODEL} AS model, count(d) AS count, count(v) AS values, "
             "sum(v) AS sum, min(v) AS min, max(v) AS max"
         )
-        return text, q.params
-
-    def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> list[Group]:
-        if not rows:  # the scope's start twin is missing
-            self.scope.from_rows(rows, ctx)
+        rows = run_read(text, {**q.params, "ids": [r.twin_id for r in reached]})
         groups = sorted(
             (Group(r["model"], r["count"], r["values"], r["sum"], r["min"], r["max"])
-             for r in rows if r["count"]),
+             for r in rows),
             key=lambda grp: grp.model or "",
         )
         return [*groups, _total(groups)]

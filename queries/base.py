@@ -10,7 +10,7 @@ compares the results.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -18,7 +18,7 @@ from graph.base import TwinGraph
 from ontology.model import ModelRegistry
 from queries.spec import QueryError, check_names
 
-__all__ = ["Containment", "Operation", "QueryContext", "QueryEngine"]
+__all__ = ["Containment", "Operation", "QueryContext", "QueryEngine", "RunRead"]
 
 R = TypeVar("R")
 
@@ -52,8 +52,17 @@ class QueryContext:
     containment: Containment = field(default_factory=Containment)
 
 
+RunRead = Callable[[str, Mapping[str, Any]], list[dict[str, Any]]]
+
+
 class Operation(abc.ABC, Generic[R]):
-    """One read operation, in both forms."""
+    """One read operation, in both forms.
+
+    Most operations are one Cypher query: they implement ``cypher`` and
+    ``from_rows``.  Reachability walks breadth-first with one query per level
+    instead (Neo4j has no pruned breadth-first search over mixed-direction
+    patterns): those override ``run_cypher``.
+    """
 
     def check(self, ctx: QueryContext) -> None:
         """Refuse arguments beyond the context's caps (raise QueryError)."""
@@ -62,13 +71,18 @@ class Operation(abc.ABC, Generic[R]):
     def embedded(self, g: Any, ctx: QueryContext) -> R:
         """The result, read from the live ``networkx.MultiDiGraph``."""
 
-    @abc.abstractmethod
-    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
-        """Cypher text and parameters."""
+    def run_cypher(self, run_read: RunRead, ctx: QueryContext) -> R:
+        """The result from Neo4j, through ``run_read(cypher, params)``."""
+        text, params = self.cypher(ctx)
+        return self.from_rows(run_read(text, params), ctx)
 
-    @abc.abstractmethod
+    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
+        """Cypher text and parameters (single-query operations)."""
+        raise NotImplementedError(f"{type(self).__name__} runs several queries: see run_cypher")
+
     def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> R:
-        """The result from the rows the Cypher returned."""
+        """The result from the rows the Cypher returned (single-query operations)."""
+        raise NotImplementedError(f"{type(self).__name__} runs several queries: see run_cypher")
 
 
 class QueryEngine:
@@ -100,11 +114,10 @@ class QueryEngine:
         run_read = getattr(self.store, "run_read", None)
         if run_read is None:
             raise TypeError(f"{type(self.store).__name__} offers neither read_view nor run_read")
-        text, params = op.cypher(ctx)
-        return op.from_rows(run_read(text, params), ctx)
+        return op.run_cypher(run_read, ctx)
 
     def cypher_of(self, op: Operation[Any]) -> tuple[str, dict[str, Any]]:
-        """The Cypher form of ``op`` (for tests, benchmarks and EXPLAIN)."""
+        """The Cypher form of a single-query ``op`` (for tests, benchmarks and EXPLAIN)."""
         ctx = self.context()
         op.check(ctx)
         return op.cypher(ctx)

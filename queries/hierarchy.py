@@ -14,7 +14,7 @@ from typing import Any
 
 from graph.errors import NotFoundError
 from graph.layout import TWIN_LABEL
-from queries.base import Containment, Operation, QueryContext
+from queries.base import Containment, Operation, QueryContext, RunRead
 from queries.spec import NODE_ID, CypherBuilder, TwinFilter, where_clause
 from queries.traversal import (
     Reach,
@@ -76,14 +76,8 @@ class _Hierarchy(Operation[list[Reached]]):
     def embedded(self, g: Any, ctx: QueryContext) -> list[Reached]:
         return self.reach(ctx).embedded(g, ctx)
 
-    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
-        return self.reach(ctx).cypher(ctx)
-
-    def cypher_scope(self, ctx: QueryContext, q: CypherBuilder) -> str:
-        return self.reach(ctx).cypher_scope(ctx, q)
-
-    def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> list[Reached]:
-        return self.reach(ctx).from_rows(rows, ctx)
+    def run_cypher(self, run_read: RunRead, ctx: QueryContext) -> list[Reached]:
+        return self.reach(ctx).run_cypher(run_read, ctx)
 
 
 @dataclass(frozen=True)
@@ -121,15 +115,8 @@ class NearestAncestor(Operation[Reached | None]):
         found = self._ancestors().embedded(g, ctx)
         return found[0] if found else None
 
-    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
-        q = CypherBuilder()
-        text = self._ancestors().cypher_scope(ctx, q) + (
-            f"RETURN d.{NODE_ID} AS id, depth ORDER BY depth IS NULL, depth, id LIMIT 1"
-        )
-        return text, q.params
-
-    def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> Reached | None:
-        found = self._ancestors().from_rows(rows, ctx)
+    def run_cypher(self, run_read: RunRead, ctx: QueryContext) -> Reached | None:
+        found = self._ancestors().run_cypher(run_read, ctx)
         return found[0] if found else None
 
 

@@ -21,13 +21,13 @@ Semantics shared by both stores (Cypher's):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph.errors import NotFoundError
 from graph.layout import NX_NAME, R_ID, TWIN_LABEL
-from queries.base import Operation, QueryContext
+from queries.base import Operation, QueryContext, RunRead
 from queries.spec import (
     NODE_ID,
     CypherBuilder,
@@ -209,6 +209,55 @@ def start_match(q: CypherBuilder, twin_id: str, var: str = "x") -> str:
     return f"MATCH ({var}:{TWIN_LABEL} {{{NODE_ID}: {q.param(twin_id)}}})"
 
 
+def cypher_require(run_read: RunRead, twin_id: str) -> None:
+    q = CypherBuilder()
+    if not run_read(f"{start_match(q, twin_id)} RETURN 1 AS found", q.params):
+        raise NotFoundError(f"twin {twin_id!r} does not exist")
+
+
+def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step],
+                     max_hops: int) -> dict[str, int]:
+    """Breadth-first shortest distances from ``start`` (excluded), one query per level.
+
+    Neo4j prunes a variable-length expansion to a breadth-first search only for
+    simple single-direction patterns; a mixed-direction walk written as one
+    quantified pattern enumerates paths and runs out of memory on a building.
+    Level by level, each query expands one frontier (a list parameter), so a
+    2,000-twin building costs one cheap query per level.
+    """
+    cypher_require(run_read, start)
+    q = CypherBuilder()
+    hop, cond = cypher_hop(steps, q, "r", "n")
+    text = (
+        f"UNWIND $frontier AS fid MATCH (n:{TWIN_LABEL} {{{NODE_ID}: fid}})"
+        f"{hop}(m:{TWIN_LABEL}) {where_clause([cond] if cond else [])}\n"
+        f"RETURN DISTINCT m.{NODE_ID} AS id"
+    )
+    dist = {start: 0}
+    frontier = [start]
+    depth = 0
+    while frontier and depth < max_hops:
+        depth += 1
+        rows = run_read(text, {**q.params, "frontier": frontier})
+        frontier = [r["id"] for r in rows if r["id"] not in dist]
+        for t in frontier:
+            dist[t] = depth
+    del dist[start]
+    return dist
+
+
+def cypher_matching(run_read: RunRead, ids: Iterable[str], flt: TwinFilter,
+                    ctx: QueryContext) -> list[str]:
+    """Those of ``ids`` whose twins pass ``flt``."""
+    q = CypherBuilder()
+    conds = flt.cypher("d", q, ctx.registry)
+    text = (
+        f"UNWIND $ids AS did MATCH (d:{TWIN_LABEL} {{{NODE_ID}: did}}) {where_clause(conds)}\n"
+        f"RETURN d.{NODE_ID} AS id"
+    )
+    return [r["id"] for r in run_read(text, {**q.params, "ids": list(ids)})]
+
+
 HOPS_EXPR = (
     f"[r IN relationships(p) | [startNode(r).{NODE_ID}, r.`{R_ID}`, type(r), endNode(r).{NODE_ID}]]"
 )
@@ -296,39 +345,14 @@ class Reach(Operation[list[Reached]]):
         found = sorted((d, t) for t, d in dist.items() if d >= self.min_hops and match(t, nodes[t]))
         return [Reached(d, t) for d, t in found]
 
-    def cypher_scope(self, ctx: QueryContext, q: CypherBuilder) -> str:
-        """Cypher binding ``x`` (start), then one row per reached twin ``d`` with ``depth``."""
-        seg = cypher_segment(self.steps, q, 1, max(1, self.hi(ctx)))
-        conds = ["d <> x", *self.filter.cypher("d", q, ctx.registry)]
-        text = (
-            f"{start_match(q, self.twin_id)}\n"
-            f"OPTIONAL MATCH p = SHORTEST 1 (x){seg}(d:{TWIN_LABEL}) {where_clause(conds)}\n"
-            f"WITH x, d, length(p) AS depth\n"
-        )
-        if self.hi(ctx) == 0:
-            text += "WITH x, null AS d, null AS depth\n"
-        if self.min_hops > 1:
-            text += f"WITH x, CASE WHEN depth >= {int(self.min_hops)} THEN d END AS d, depth\n"
+    def run_cypher(self, run_read: RunRead, ctx: QueryContext) -> list[Reached]:
+        dist = cypher_distances(run_read, self.twin_id, self.steps, self.hi(ctx))
         if self.min_hops == 0:
-            self_conds = self.filter.cypher("x", q, ctx.registry)
-            text += (
-                f"WITH x, collect({{d: d, depth: depth}}) AS found\n"
-                f"WITH x, found + CASE WHEN {' AND '.join(self_conds) or 'true'} "
-                f"THEN [{{d: x, depth: 0}}] ELSE [] END AS found\n"
-                f"UNWIND CASE WHEN size(found) = 0 THEN [null] ELSE found END AS f\n"
-                f"WITH x, f.d AS d, f.depth AS depth\n"
-            )
-        return text
-
-    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
-        q = CypherBuilder()
-        text = self.cypher_scope(ctx, q) + f"RETURN d.{NODE_ID} AS id, depth"
-        return text, q.params
-
-    def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> list[Reached]:
-        if not rows:
-            raise NotFoundError(f"twin {self.twin_id!r} does not exist")
-        return sorted({Reached(r["depth"], r["id"]) for r in rows if r["id"] is not None})
+            dist[self.twin_id] = 0
+        found = {t: d for t, d in dist.items() if d >= self.min_hops}
+        if not self.filter.is_empty and found:
+            found = {t: found[t] for t in cypher_matching(run_read, found, self.filter, ctx)}
+        return [Reached(d, t) for d, t in sorted((d, t) for t, d in found.items())]
 
 
 @dataclass(frozen=True)
