@@ -293,6 +293,8 @@ def main() -> None:
     ap.add_argument("--buildings", type=int, default=50)
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--neo4j-uri", default=os.environ.get("GRAPHTWIN_TEST_NEO4J_URI"))
+    ap.add_argument("--reuse-neo4j", action="store_true",
+                    help="skip wiping and loading Neo4j (a previous run loaded the same portfolio)")
     args = ap.parse_args()
 
     if args.backend in ("embedded", "both"):
@@ -310,12 +312,13 @@ def main() -> None:
             raise SystemExit("--neo4j-uri or GRAPHTWIN_TEST_NEO4J_URI is needed for Neo4j")
         from neo4j import GraphDatabase
 
-        with GraphDatabase.driver(args.neo4j_uri, auth=None) as driver, driver.session() as s:
-            s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS").consume()
+        if not args.reuse_neo4j:
+            with GraphDatabase.driver(args.neo4j_uri, auth=None) as driver, driver.session() as s:
+                s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS").consume()
         with open_graph(args.neo4j_uri) as store:
             t0 = time.perf_counter()
-            n = load(store, args.buildings)
-            print(f"neo4j: loaded {n} twins in {time.perf_counter() - t0:.1f} s", flush=True)
+            n = store.count_twins() if args.reuse_neo4j else load(store, args.buildings)
+            print(f"neo4j: {n} twins ready in {time.perf_counter() - t0:.1f} s", flush=True)
             bench_store("neo4j", store, direct_neo4j(args.neo4j_uri), args.buildings,
                         args.iterations)
 
