@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,6 @@ class ServerRuntime:
             self.broker.start()
             if ingest_cfg.mqtt.protocol != "3.1.1" or ingest_cfg.mqtt.shared_group:
                 # amqtt speaks MQTT 3.1.1 only, without shared subscriptions.
-                from dataclasses import replace
-
                 ingest_cfg = replace(
                     ingest_cfg, mqtt=replace(ingest_cfg.mqtt, protocol="3.1.1", shared_group=None)
                 )
@@ -99,14 +98,21 @@ class ServerRuntime:
             self.simulator.start()
 
     def stop(self) -> None:
-        if self.simulator is not None:
-            self.simulator.stop()
-        if self.ingest is not None:
-            self.ingest.stop()
-        if self.broker is not None:
-            self.broker.stop()
-        self.deadletters.close()
-        self.store.close()
+        """Stop in reverse order of start; a step that fails does not skip the others."""
+        steps = [
+            self.simulator.stop if self.simulator is not None else None,
+            self.ingest.stop if self.ingest is not None else None,
+            self.broker.stop if self.broker is not None else None,
+            self.deadletters.close,
+            self.store.close,
+        ]
+        for step in steps:
+            if step is None:
+                continue
+            try:
+                step()
+            except Exception:
+                log.exception("shutdown: %s failed", getattr(step, "__qualname__", step))
 
 
 def _deadletter_path(settings: Settings) -> Path:
@@ -176,7 +182,10 @@ def _authenticator(settings: Settings) -> Any:
     except ModuleNotFoundError:
         return None
     if settings.auth_file:
-        return Authenticator.from_file(settings.auth_file)
+        try:
+            return Authenticator.from_file(settings.auth_file)
+        except ValueError as exc:  # a malformed keys file: already names the file and entry
+            raise ConfigError(f"--auth: {exc}") from exc
     if not (settings.open_mode or settings.demo) and not _is_loopback(settings.host):
         raise ConfigError(
             f"--host {settings.host} is reachable from other machines: give --auth FILE, or --open"
@@ -252,7 +261,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(runtime.start)
+        try:
+            await asyncio.to_thread(runtime.start)
+        except BaseException:
+            await asyncio.to_thread(runtime.stop)  # release whatever did start, and the store
+            raise
         try:
             yield
         finally:

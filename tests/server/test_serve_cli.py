@@ -158,3 +158,33 @@ def test_invalid_dtdl_model_is_reported_with_its_location(tmp_path: Path) -> Non
     )
     assert run.returncode == 2, run.stderr
     assert "bad.json:" in run.stderr and "doubel" in run.stderr
+
+
+def test_embedded_broker_port_in_use_is_reported(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--store",
+                str(tmp_path / "s"),
+                "--mqtt-port",
+                str(port),
+                "--port",
+                "0",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode != 0
+    assert f"embedded MQTT broker cannot listen on 127.0.0.1:{port}" in run.stderr
+    assert "use --mqtt-port or --mqtt" in run.stderr
