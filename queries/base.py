@@ -36,10 +36,9 @@ class Containment:
     up: tuple[str, ...] = ("isPartOf", "isLocatedIn")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "down", check_names(self.down, "containment name") or ()
-                           if self.down else ())
-        object.__setattr__(self, "up", check_names(self.up, "containment name") or ()
-                           if self.up else ())
+        for side in ("down", "up"):  # an empty side is allowed: one convention only
+            names = getattr(self, side)
+            object.__setattr__(self, side, check_names(names, "containment name") if names else ())
         if not self.down and not self.up:
             raise QueryError("containment needs at least one relationship name")
 

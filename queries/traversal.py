@@ -412,7 +412,7 @@ class Paths(Operation[list[Path]]):
         text = (
             f"{start_match(q, self.twin_id)}\n"
             f"OPTIONAL MATCH p = (x){seg}(d:{TWIN_LABEL}) {where_clause(conds)}\n"
-            f"WITH p LIMIT {q.param(self.cap(ctx) * 4 + 1)}\n"
+            f"WITH p LIMIT {q.param(self.cap(ctx))}\n"
             f"RETURN p IS NOT NULL AS found, {NODES_EXPR} AS nodes, {HOPS_EXPR} AS hops"
         )
         return text, q.params
