@@ -24,7 +24,7 @@ from neo4j import exceptions as nex
 
 from graph.base import ModelInfo, Relationship, Twin
 from graph.engine import StaleReadError, StoreBase, WriteSet
-from graph.errors import ConflictError, GraphError, StoreUnavailableError
+from graph.errors import ConflictError, GraphError, NotFoundError, StoreUnavailableError
 from graph.layout import (
     MODEL_LABEL,
     N_ETAG,
@@ -107,7 +107,8 @@ def _put_twins(add: Sequence[str], remove: Sequence[str]) -> str:
 def _put_rels(name: str) -> str:
     return (
         f"UNWIND $rows AS row MATCH (a:{_T} {{{_ID}: row.s}}), (b:{_T} {{{_ID}: row.t}}) "
-        f"MERGE (a)-[r:`{check_identifier(name)}` {{{_RID}: row.p.{_RID}}}]->(b) SET r = row.p"
+        f"MERGE (a)-[r:`{check_identifier(name)}` {{{_RID}: row.p.{_RID}}}]->(b) SET r = row.p "
+        "RETURN count(r) AS c"
     )
 
 
@@ -211,10 +212,18 @@ class Neo4jGraph(StoreBase):
         return self._rels(_READ_IN, target, name)
 
     def _twin_models(self, ids: Iterable[str]) -> dict[str, str]:
-        """Only the models (relationship checks need no more): a much smaller read."""
-        wanted = list(dict.fromkeys(ids))
-        rows = self._read("reading twin models", lambda tx: list(tx.run(_TWIN_MODELS, ids=wanted)))
-        return {r["id"]: r["m"] for r in rows}
+        """Models of twins for relationship checks: from the cache of twins this process
+        wrote (an import writes twins, then their relationships), the rest in one read.
+        The relationship write counts what it matched, so a twin deleted meanwhile fails it."""
+        cache = self._cache
+        found = {i: cache[i].model for i in dict.fromkeys(ids) if i in cache}
+        wanted = [i for i in dict.fromkeys(ids) if i not in found]
+        if wanted:
+            rows = self._read(
+                "reading twin models", lambda tx: list(tx.run(_TWIN_MODELS, ids=wanted))
+            )
+            found.update((r["id"], r["m"]) for r in rows)
+        return found
 
     def _models_in_use(self, dtmis: Sequence[str]) -> dict[str, int]:
         rows = self._read("counting twins", lambda tx: list(tx.run(_MODEL_USE, ids=list(dtmis))))
@@ -256,12 +265,18 @@ class Neo4jGraph(StoreBase):
 
         def work(tx: ManagedTransaction) -> None:
             for query, params in statements:
-                if query is _MERGE_PROPS:
-                    matched = tx.run(query, params).single(strict=True)["c"]
-                    if matched != len(params["rows"]):  # raising rolls the transaction back
-                        raise StaleReadError(f"{len(params['rows']) - matched} twin(s) changed")
-                else:
+                if not query.endswith("AS c"):
                     tx.run(query, params).consume()
+                    continue
+                # Writes that rely on what this process believes exists: check, and
+                # roll back (by raising) if the database disagrees.
+                missed = len(params["rows"]) - tx.run(query, params).single(strict=True)["c"]
+                if missed and query is _MERGE_PROPS:
+                    raise StaleReadError(f"{missed} twin(s) changed")
+                if missed:
+                    raise NotFoundError(
+                        f"{missed} relationship(s) lost their source or target twin"
+                    )
 
         try:
             with _mapped("writing"), self._driver.session(database=self._database) as session:
