@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from graph_test_models import DEVICE, MODELS, OTHER_ROOM, OTHER_ROOM_MODEL, ROOM, ROOM2, ROOM_V2
 
-from graph import ConflictError, PropertyUpdate, open_graph
+from graph import ConflictError, PropertyUpdate, RelationshipUpsert, open_graph
 from graph.neo4j import Neo4jGraph
 
 pytestmark = pytest.mark.neo4j
@@ -90,3 +90,15 @@ def test_ingestion_cache_notices_writes_from_elsewhere(neo: Neo4jGraph) -> None:
     older = PropertyUpdate("r", {"temperature": 2.0}, "2026-01-01T00:00:02Z")
     assert neo.apply_property_updates([older])[0].ok
     assert neo.get_twin("r").properties == {"area": 1.0, "temperature": 5.0}
+
+
+def test_relationship_to_a_twin_deleted_elsewhere_fails(neo: Neo4jGraph) -> None:
+    neo.create_twin("r", ROOM, {})
+    neo.create_twin("d", DEVICE, {})
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(neo.uri, auth=None) as driver:
+        driver.execute_query("MATCH (n:Twin {`$dtId`: 'd'}) DETACH DELETE n")
+    results = neo.upsert_batch((), [RelationshipUpsert("r", "h", "hasDevice", "d")])
+    assert not results[0].ok
+    assert neo.list_relationships("r") == []
