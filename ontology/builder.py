@@ -29,9 +29,6 @@ from ontology.resolver import Resolver
 
 __all__ = ["Builder"]
 
-_QT_PREFIX = "dtmi:dtdl:extension:quantitativeTypes:"
-
-
 class Builder:
     def __init__(self, resolver: Resolver, known: Mapping[str, Interface]) -> None:
         self.resolver = resolver
@@ -100,7 +97,7 @@ class Builder:
             "description": dict(el.literals.get("description", {})),
             "comment": el.literals.get("comment"),
             "types": el.cotypes,
-            "semantic_types": tuple(_semantic_iri(t, el) for t in el.semantic_types),
+            "semantic_types": el.semantic_types,
             "unit": el.unit,
             "location": self.location(el),
             "extensions": dict(el.extensions),
@@ -200,14 +197,6 @@ class Builder:
                 **common,
             )
         return PrimitiveSchema(el.cls[0].lower() + el.cls[1:], **common)
-
-
-def _semantic_iri(term: str, el: Element) -> str:
-    if term.startswith("dtmi:"):
-        return term
-    if el.version == 2:
-        return f"dtmi:standard:class:{term};2"
-    return f"{_QT_PREFIX}class:{term}"
 
 
 def _placeholder(el: Element) -> Interface:

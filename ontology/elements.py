@@ -24,7 +24,7 @@ class Element:
     source: SourceText
     pointer: str
     cotypes: tuple[str, ...] = ()  # every co-type term as written, except the class
-    semantic_types: tuple[str, ...] = ()  # semantic type IRIs
+    semantic_types: tuple[str, ...] = ()  # semantic type IRIs (full identifiers)
     unit: str | None = None
     literals: dict[str, Any] = field(default_factory=dict)  # name, writable, displayName...
     children: dict[str, list[Value]] = field(default_factory=dict)  # element-valued properties

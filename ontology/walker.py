@@ -76,6 +76,18 @@ class Scope:
                 return ctx.semantic_types[name], ctx.units
         return None
 
+    def semantic_iri(self, term: str) -> str:
+        """The full identifier of a semantic type written as a term or IRI."""
+        if self.version == 2:
+            name = _strip(term, "dtmi:standard:class:", ";2")
+            if name in V2_CORE_QUANTITIES[1]:
+                return f"dtmi:standard:class:{name};2"
+        for ctx in self.contexts:
+            name = _strip(term, f"{ctx.iri_base}class:", "")
+            if name in ctx.semantic_types:
+                return f"{ctx.iri_base}class:{name}"
+        return term
+
     def unit_term(self, unit: str) -> str:
         """A unit by term or IRI, as its term."""
         if self.version == 2:
@@ -336,7 +348,7 @@ class Walker:
             el.extensions[key] = value
         self.report(rules.check_required(cdef, present, obj, ptr), source, ptr, dtmi)
         if semantic:
-            el.semantic_types = tuple(semantic)
+            el.semantic_types = tuple(scope.semantic_iri(t) for t in semantic)
             self.report(rules.check_semantic(el, obj, semantic, scope, ptr, unit), source, ptr,
                         dtmi)
         for adj in adjuncts:

@@ -93,7 +93,8 @@ def test_builds_the_resolved_object_model_in_any_order() -> None:
     assert temp.schema == PrimitiveSchema("double")
     assert temp.unit == "degreeCelsius"
     assert temp.types == ("Temperature",)
-    assert temp.semantic_types and temp.semantic_types[0].endswith("Temperature")
+    assert temp.semantic_types == (
+        "dtmi:dtdl:extension:quantitativeTypes:v1:class:Temperature",)
     mode = t.contents["mode"]
     assert isinstance(mode, Property) and mode.writable
     assert isinstance(mode.schema, EnumSchema) and mode.schema.id == "dtmi:com:example:Mode;1"
