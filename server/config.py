@@ -89,7 +89,7 @@ class PayloadConfig:
 @dataclass(frozen=True, slots=True)
 class BatchConfig:
     max_size: int = 2000
-    max_delay_ms: float = 20.0
+    max_delay_ms: float = 10.0
     # Received-but-unapplied messages held at most; beyond this the MQTT thread
     # waits (back-pressure reaches the broker through TCP and unacked QoS 1).
     max_pending: int = 50000
