@@ -217,6 +217,33 @@ class Resolver:
                         ((other.source, f"{other.pointer}/name"),)))
                 found.setdefault(name, c)
 
+    _COUNTED = frozenset({"contents", "fields", "enumValues", "request", "response",
+                          "properties", "schema", "elementSchema", "mapValue"})
+
+    def check_element_counts(self, interfaces: list[Element]) -> None:
+        """DTDL v3+ caps how many elements one Interface may hold (its own, not inherited)."""
+        for el in interfaces:
+            limit = _mm(el).max_elements
+            if limit is None:
+                continue
+            seen: set[int] = set()
+            stack = [el]
+            while stack and len(seen) <= limit:
+                node = stack.pop()
+                for prop, values in node.children.items():
+                    if prop not in self._COUNTED:
+                        continue
+                    for v in values:
+                        t = self.target(v)
+                        if isinstance(t, Element) and t.cls != "Interface" and id(t) not in seen:
+                            seen.add(id(t))
+                            stack.append(t)
+            if len(seen) > limit:
+                self.issue(el, Problem(Codes.TOO_MANY_ELEMENTS,
+                                       f"'{el.id}' holds more than {limit} elements (contents, "
+                                       f"fields, enum values, schemas...); DTDL v{el.version} "
+                                       f"allows {limit}.", "Split the interface."), el.id)
+
     def check_annotations(self, interfaces: list[Element]) -> None:
         """A ValueAnnotation (annotation extension) must annotate a sibling Property/Telemetry."""
         for el in interfaces:
