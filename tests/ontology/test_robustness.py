@@ -132,3 +132,11 @@ def test_mutated_spec_cases_never_crash() -> None:
         assert "DTDL199" not in {e.code for e in result.errors}
         for error in result.errors:
             assert error.location is None or error.location.line >= 1
+
+
+@pytest.mark.slow
+def test_element_limit_per_interface() -> None:
+    doc = {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:ex:Huge;1", "@type": "Interface",
+           "contents": [{"@type": "Property", "name": f"p{i}", "schema": "double"}
+                        for i in range(100_001)]}
+    assert _codes(parse_models([ModelSource(json.dumps(doc), "huge.json")])) == ["DTDL502"]
