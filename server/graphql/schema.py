@@ -44,9 +44,9 @@ from server.graphql.types import (
     Twin,
     TwinConnection,
     TwinFilterInput,
-    _cap,
     call,
     ctx_of,
+    page_size,
     to_filter,
     twin_of,
 )
@@ -77,7 +77,7 @@ class Query:
         f = filter or TwinFilterInput()
         op = Search(to_filter(f.model, f.where, f.id_prefix, f.exact_model),
                     sort.property if sort else None, bool(sort and sort.descending),
-                    _cap(info, first, search=True), after)
+                    page_size(info, first, search=True), after)
         page = await call(info, ctx.engine.run, op)
         twins = {t.id: t for t in await call(info, ctx.store.get_twins, page.ids)}
         return TwinConnection(nodes=[twin_of(twins[i]) for i in page.ids if i in twins],

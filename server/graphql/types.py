@@ -36,6 +36,7 @@ from queries import Path as QPath
 from queries import Reached as QReached
 from queries.base import Operation
 from server.graphql.context import GraphQLContext
+from server.graphql.errors import ApiError
 
 __all__ = [
     "AggregateGroup",
@@ -52,6 +53,7 @@ __all__ = [
     "TwinConnection",
     "TwinFilterInput",
     "hydrate",
+    "page_size",
     "to_filter",
     "twin_of",
 ]
@@ -129,24 +131,23 @@ async def hydrate(info: Info, ids: Sequence[str]) -> dict[str, Twin]:
     return {t.id: twin_of(t) for t in found}
 
 
-def _cap(info: Info, first: int | None, *, search: bool = False) -> int:
+def page_size(info: Info, first: int | None, *, search: bool = False) -> int:
     """``first`` checked against max_page_size; when absent, the search page size for
     ``twins`` and the cap itself for traversals (which are bounded by their depth)."""
     limits = ctx_of(info).limits
     default = limits.default_page_size if search else limits.max_page_size
     size = default if first is None else first
     if size < 0 or size > limits.max_page_size:
-        from server.graphql.errors import ApiError
-
         raise ApiError("PAGE_TOO_LARGE",
-                       f"first={size} is beyond the limit max_page_size={limits.max_page_size}",
+                       f"first={size} is outside 0..{limits.max_page_size} (the limit "
+                       f"max_page_size={limits.max_page_size})",
                        limit="max_page_size", max=limits.max_page_size)
     return size
 
 
 async def _reached(info: Info, found: Sequence[QReached],
                    first: int | None) -> list[ReachedTwin]:
-    found = found[: _cap(info, first)]
+    found = found[: page_size(info, first)]
     twins = await hydrate(info, [r.twin_id for r in found])
     return [ReachedTwin(depth=r.depth, twin=twins[r.twin_id])
             for r in found if r.twin_id in twins]
@@ -343,7 +344,7 @@ class Twin:
                   where: list[PropertyFilter] | None = None,
                   first: int | None = None) -> list[Neighbor]:
         op = Neighbors(self._twin.id, make_steps(names, direction.value), to_filter(model, where))
-        found = (await run(info, op))[: _cap(info, first)]
+        found = (await run(info, op))[: page_size(info, first)]
         twins = await hydrate(info, [n.twin_id for n in found])
         return [Neighbor(twin=twins[n.twin_id],
                          relationship=Hop(id=n.hop.id, name=n.hop.name, source=n.hop.source,
@@ -372,7 +373,8 @@ class Twin:
     @strawberry.field
     async def siblings(self, info: Info, model: str | None = None,
                  first: int | None = None) -> list[Twin]:
-        found = (await run(info, Siblings(self._twin.id, to_filter(model))))[: _cap(info, first)]
+        size = page_size(info, first)
+        found = (await run(info, Siblings(self._twin.id, to_filter(model))))[:size]
         twins = await hydrate(info, found)
         return [twins[t] for t in found if t in twins]
 
@@ -392,7 +394,7 @@ class Twin:
               model: str | None = None, where: list[PropertyFilter] | None = None,
               first: int | None = None) -> list[Path]:
         op = Paths(self._twin.id, make_steps(names, direction.value), min_hops, max_hops,
-                   to_filter(model, where), _cap(info, first))
+                   to_filter(model, where), page_size(info, first))
         return [await _path(info, p) for p in await run(info, op)]
 
     @strawberry.field(description="A shortest path to another twin over the given names")
