@@ -23,8 +23,8 @@ from ontology.elements import Ref
 from ontology.errors import DEFAULT_HINTS, Codes, DtdlError
 from ontology.locations import SourceText
 from ontology.model import Interface, ModelRegistry, SourceLocation
+from ontology.problem import Problem
 from ontology.resolver import Resolver
-from ontology.rules import Problem
 from ontology.walker import Issue, Walker, WalkOptions
 
 __all__ = ["ModelSource", "ParseOptions", "ParseResult", "ResolverHook", "parse_models"]

@@ -16,7 +16,8 @@ from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
 from ontology.metamodel import Metamodel, metamodel_for
 from ontology.model import Interface
-from ontology.rules import Problem, check_version
+from ontology.problem import Problem
+from ontology.rules import check_version
 from ontology.walker import Issue, Walker
 
 __all__ = ["Resolver"]
