@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from graph_test_models import DEVICE, MODELS, OTHER_ROOM, OTHER_ROOM_MODEL, ROOM, ROOM2, ROOM_V2
 
-from graph import ConflictError, PropertyUpdate, RelationshipUpsert, open_graph
+from graph import (
+    ConflictError,
+    PropertyUpdate,
+    RelationshipUpsert,
+    StoreUnavailableError,
+    open_graph,
+)
 from graph.neo4j import Neo4jGraph
 
 pytestmark = pytest.mark.neo4j
@@ -102,3 +109,20 @@ def test_relationship_to_a_twin_deleted_elsewhere_fails(neo: Neo4jGraph) -> None
     results = neo.upsert_batch((), [RelationshipUpsert("r", "h", "hasDevice", "d")])
     assert not results[0].ok
     assert neo.list_relationships("r") == []
+
+
+@pytest.mark.slow
+def test_outage_maps_to_store_unavailable_and_recovers(neo4j_server: Any) -> None:
+    with open_graph(neo4j_server.uri, max_retry_time=1.0) as g:
+        g.add_models(MODELS)
+        g.create_twin("before", ROOM, {})
+        neo4j_server.stop()
+        try:
+            with pytest.raises(StoreUnavailableError):
+                g.create_twin("during", ROOM, {})
+            assert g.health()["ok"] is False
+        finally:
+            neo4j_server.start()
+        g.create_twin("after", ROOM, {})
+        assert [t.id for t in g.get_twins(["before", "during", "after"])] == ["before", "after"]
+        assert g.health()["ok"] is True
