@@ -81,6 +81,13 @@ class Scope:
                 return _strip(unit, f"{ctx.iri_base}unit:", "")
         return unit
 
+    def extension_schemas(self) -> dict[str, str]:
+        """Predefined schemas the extension contexts in scope add (term -> IRI)."""
+        found: dict[str, str] = {}
+        for ctx in self.contexts:
+            found.update(ctx.schemas)
+        return found
+
     def adjunct(self, term: str) -> AdjunctType | None:
         for ctx in reversed(self.contexts):
             if term in ctx.adjuncts:

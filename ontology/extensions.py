@@ -7,7 +7,7 @@ overriding, mqtt, requirement, quantitativeTypes) and the limit extensions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ontology.metamodel import PropDef
 from ontology.quantities import SEMANTIC_TYPES, UNITS
@@ -39,6 +39,7 @@ class AdjunctType:
     cotypes: frozenset[str]  # material classes it may be combined with
     props: tuple[PropDef, ...] = ()
     schema_classes: frozenset[str] = frozenset()  # the element's schema must be one of these
+    schema_terms: frozenset[str] = frozenset()  # ... or one of these predefined schemas
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class ExtensionContext:
     adjuncts: dict[str, AdjunctType]
     semantic_types: dict[str, str]  # semantic type term -> unit type term
     units: dict[str, tuple[str, ...]]  # unit type term -> unit terms
+    schemas: dict[str, str] = field(default_factory=dict)  # predefined schemas: term -> IRI
 
     @property
     def iri_base(self) -> str:
@@ -56,9 +58,10 @@ class ExtensionContext:
         return f"{name}:v{version}:"
 
 
-def _adj(name: str, cotypes: str, *props: PropDef, schemas: str = "") -> AdjunctType:
+def _adj(name: str, cotypes: str, *props: PropDef, schemas: str = "",
+         terms: str = "") -> AdjunctType:
     return AdjunctType(name, frozenset(cotypes.split()), props,
-                       frozenset(schemas.split()) if schemas else frozenset())
+                       frozenset(schemas.split()), frozenset(terms.split()))
 
 
 def _mqtt(version: int) -> dict[str, AdjunctType]:
@@ -109,6 +112,27 @@ def _mqtt(version: int) -> dict[str, AdjunctType]:
     return {a.name: a for a in table}
 
 
+def _iotcentral() -> ExtensionContext:
+    units = UNITS["dtmi:dtdl:context;2"]
+
+    def unit(unit_type: str) -> PropDef:
+        return PropDef("unit", "string", max_count=1, values=units[unit_type])
+
+    on = "Property Telemetry"
+    adjuncts = [
+        _adj("State", on, schemas="Enum"),
+        _adj("Event", on, terms="double float integer long string"),
+        _adj("Location", on, terms="point multiPoint lineString multiLineString polygon "
+                                   "multiPolygon geopoint"),
+        _adj("VelocityVector", on, unit("VelocityUnit"), terms="vector"),
+        _adj("AccelerationVector", on, unit("AccelerationUnit"), terms="vector"),
+    ]
+    ctx = _ctx("dtmi:iotcentral:context;2", "2", adjuncts)
+    ctx.schemas.update({"geopoint": "dtmi:iotcentral:schema:geopoint;2",
+                        "vector": "dtmi:iotcentral:schema:vector;2"})
+    return ctx
+
+
 def _ctx(dtmi: str, versions: str, adjuncts: list[AdjunctType] | dict[str, AdjunctType],
          quantities: str | None = None) -> ExtensionContext:
     table = adjuncts if isinstance(adjuncts, dict) else {a.name: a for a in adjuncts}
@@ -144,12 +168,8 @@ KNOWN_CONTEXTS: dict[str, ExtensionContext] = {
              f"{_EXT}quantitativeTypes;1"),
         _ctx(f"{_EXT}quantitativeTypes;2", "3 4", [], f"{_EXT}quantitativeTypes;2"),
         _ctx(f"{_EXT}quantitativeTypes;3", "3 4", [], f"{_EXT}quantitativeTypes;3"),
-        # IoT Central's v2 partner context: semantic types and two predefined schemas.
-        _ctx("dtmi:iotcentral:context;2", "2", [
-            _adj("AccelerationVector", "Telemetry"), _adj("Event", "Telemetry"),
-            _adj("Location", "Property Telemetry"), _adj("State", "Telemetry"),
-            _adj("VelocityVector", "Telemetry"),
-        ]),
+        # IoT Central's v2 partner context: adjunct types and two predefined schemas.
+        _iotcentral(),
     ]
 }
 

@@ -50,6 +50,10 @@ def check_literal(pdef: PropDef, value: Any, mm: Metamodel) -> Iterator[Problem]
         if pdef.max_length is not None and len(value) > pdef.max_length:
             yield Problem(Codes.STRING_TOO_LONG, f"'{pdef.name}' is {len(value)} characters "
                           f"long; the limit is {pdef.max_length}.", "Shorten it.")
+        if pdef.values and value not in pdef.values:
+            shown = ", ".join(pdef.values[:8]) + (", ..." if len(pdef.values) > 8 else "")
+            yield Problem(Codes.BAD_TERM, f"'{value}' is not allowed for '{pdef.name}'.",
+                          f"Use one of: {shown}.")
         if pdef.pattern is not None and not pdef.pattern.match(value):
             desc = pdef.pattern_desc or ("a DTMI" if kind == "dtmi" else "the required form")
             yield Problem(Codes.BAD_STRING, f"'{value}' is not a valid value for "
@@ -182,7 +186,8 @@ def plain_literal(pdef: PropDef, value: Any) -> Any:
         if kind == "langString":
             return {"en": value}
         if kind in ("string", "literal", "dtmi") and (
-                pdef.pattern is None or pdef.pattern.match(value)):
+                pdef.pattern is None or pdef.pattern.match(value)) and (
+                not pdef.values or value in pdef.values):
             return value
         return None
     if vtype is bool:

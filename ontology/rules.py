@@ -8,7 +8,7 @@ caller has) and the walker attaches the location.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ontology.elements import Builtin, Element, Value
@@ -269,10 +269,19 @@ def must_be_term(pdef: PropDef) -> Problem:
                    "Give the term itself rather than an inline definition.")
 
 
-def builtin_term(text: str, range_: str, pdef: PropDef, mm: Metamodel) -> Builtin | Problem | None:
-    """A predefined instance named by ``text``; a problem; or None for a DTMI reference."""
+def builtin_term(text: str, range_: str, pdef: PropDef, mm: Metamodel,
+                 extension_schemas: Mapping[str, str]) -> Builtin | Problem | None:
+    """A predefined instance named by ``text``; a problem; or None for a DTMI reference.
+
+    ``extension_schemas`` are the schemas extension contexts in scope define (term -> IRI),
+    such as IoT Central's ``geopoint``.
+    """
     term = instance_term(text, mm)
-    if term in mm.primitive_schemas:
+    if text in extension_schemas or text in extension_schemas.values():
+        term = text if text in extension_schemas else next(
+            t for t, iri in extension_schemas.items() if iri == text)
+        cls, iri = "Object", extension_schemas[term]
+    elif term in mm.primitive_schemas:
         cls = mm.primitive_schemas[term]
         iri = f"dtmi:dtdl:instance:Schema:{term};{mm.version}"
     elif term in mm.standard_schemas:
@@ -353,6 +362,14 @@ def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str) ->
                       f"'{adj.name}' goes on " + ", ".join(sorted(adj.cotypes)) + ".",
                       f"{ptr}/@type")
         return
+    schema = el.one("schema")
+    if (adj.schema_classes or adj.schema_terms) and isinstance(schema, Builtin | Element):
+        term = schema.term if isinstance(schema, Builtin) else None
+        if not (term in adj.schema_terms or schema.cls in adj.schema_classes):
+            allowed = sorted(adj.schema_terms | adj.schema_classes)
+            yield Problem(Codes.COTYPE_NOT_ALLOWED,
+                          f"'{adj.name}' needs a schema that is {' or '.join(allowed)}.",
+                          f"Change the schema or drop '{adj.name}'.", f"{ptr}/schema")
     for prop in adj.props:
         if prop.min_count and prop.name not in present:
             yield Problem(Codes.MISSING_PROPERTY, f"'{adj.name}' needs the property "

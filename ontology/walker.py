@@ -19,7 +19,7 @@ from ontology.contexts import ContextReader, Scope, WalkOptions
 from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
 from ontology.locations import SourceText, escape_pointer_token
-from ontology.metamodel import Metamodel, PropDef
+from ontology.metamodel import PropDef
 from ontology.problem import Problem
 
 __all__ = ["Issue", "Scope", "WalkOptions", "Walker"]
@@ -210,7 +210,7 @@ class Walker:
         for i, item in enumerate(items):
             iptr = f"{ptr}/{i}" if isinstance(value, list) else ptr
             if isinstance(item, str):
-                ref = self._reference(item, pdef, iptr, el, mm)
+                ref = self._reference(item, pdef, iptr, el, scope)
                 if ref is not None:
                     values.append(ref)
             elif isinstance(item, dict):
@@ -234,9 +234,9 @@ class Walker:
                         el.source, ptr, el.id)
 
     def _reference(self, text: str, pdef: PropDef, ptr: str, owner: Element,
-                   mm: Metamodel) -> Value | None:
+                   scope: Scope) -> Value | None:
         range_ = pdef.range or "Entity"
-        builtin = rules.builtin_term(text, range_, pdef, mm)
+        builtin = rules.builtin_term(text, range_, pdef, scope.mm, scope.extension_schemas())
         if isinstance(builtin, Builtin):
             return builtin
         if builtin is not None:  # a problem

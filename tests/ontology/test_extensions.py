@@ -89,3 +89,23 @@ def test_mqtt_and_requirement_properties() -> None:
                           "@type": "Object", "fields": [
                               {"@type": ["Field", "Required"], "name": "f", "schema": "string"}]}})
     assert parse_models([required]).ok
+
+
+@pytest.mark.parametrize(("content", "codes"), [
+    ({"@type": ["Telemetry", "Location"], "name": "loc", "schema": "geopoint"}, []),
+    ({"@type": ["Telemetry", "Location"], "name": "loc", "schema": "double"}, ["DTDL215"]),
+    ({"@type": ["Telemetry", "VelocityVector"], "name": "v", "schema": "vector",
+      "unit": "metrePerSecond"}, []),
+    ({"@type": ["Telemetry", "VelocityVector"], "name": "v", "schema": "vector",
+      "unit": "metre"}, ["DTDL309"]),
+    ({"@type": ["Property", "State"], "name": "s", "schema": "string"}, ["DTDL215"]),
+    ({"@type": ["Telemetry", "Event"], "name": "e", "schema": "string"}, []),
+])
+def test_iot_central_adjunct_types(content: dict[str, Any], codes: list[str]) -> None:
+    assert _codes(_iface(2, ["dtmi:iotcentral:context;2"], content)) == codes
+
+
+def test_iot_central_schemas_need_the_context() -> None:
+    content = {"@type": "Telemetry", "name": "g", "schema": "geopoint"}
+    assert _codes(_iface(2, ["dtmi:iotcentral:context;2"], content)) == []
+    assert _codes(_iface(2, [], content)) == ["DTDL309"]
