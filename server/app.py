@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 
 import graph
 from graph.base import TwinGraph
@@ -271,7 +272,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await asyncio.to_thread(runtime.stop)
 
-    app = FastAPI(title="GraphTwin", lifespan=lifespan)
+    # Offline: the docs pages must work on machines that cannot reach a CDN.
+    app = FastAPIOffline(title="GraphTwin", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.store = store
     _mount_api(app, store, auth)
