@@ -33,6 +33,7 @@ class Resolver:
         self.unresolved: dict[str, list[Ref]] = {}
         self._elements: list[Element] | None = None
         self._elements_roots = -1
+        self._flat: dict[int, dict[str, Element]] = {}
 
     # ------------------------------------------------------------------ lookup
 
@@ -183,9 +184,15 @@ class Resolver:
         return depth
 
     def flattened(self, el: Element, seen: set[int] | None = None) -> dict[str, Element]:
-        """Contents by name, own and inherited (first definition wins)."""
+        """Contents by name, own and inherited (first definition wins); memoised.
+
+        Called only once every document has been read, so the answer cannot change.
+        """
+        cached = self._flat.get(id(el))
+        if cached is not None:
+            return cached
         seen = seen if seen is not None else set()
-        if id(el) in seen:
+        if id(el) in seen:  # a cycle in extends (reported elsewhere)
             return {}
         seen.add(id(el))
         out: dict[str, Element] = {}
@@ -196,6 +203,9 @@ class Resolver:
             content = self.target(v)
             if isinstance(content, Element) and isinstance(content.literals.get("name"), str):
                 out.setdefault(content.literals["name"], content)
+        seen.discard(id(el))
+        if not seen:  # only complete answers (from the top of a walk) are kept
+            self._flat[id(el)] = out
         return out
 
     def _check_inherited_names(self, el: Element) -> None:
