@@ -83,12 +83,6 @@ def store_run(graph: TwinGraph, n: int, updates: int, batch: int) -> tuple[float
         RelationshipUpsert(f"room{i}", f"c{i}", "contains", f"room{(i * 7 + 1) % n}")
         for i in range(n)
     ]
-    ups = [
-        PropertyUpdate(
-            f"room{i % n}", {"temperature": float(i)}, f"2026-01-01T00:00:{i % 60:02d}.{i:06d}Z"
-        )
-        for i in range(updates)
-    ]
 
     def run(items: list, call: Callable[[list], list]) -> None:
         for part in chunks(items, batch):
@@ -96,12 +90,22 @@ def store_run(graph: TwinGraph, n: int, updates: int, batch: int) -> tuple[float
             if not all(r.ok for r in results):
                 raise SystemExit(f"store refused an item: {next(r for r in results if not r.ok)}")
 
+    before = rss_mib()
     t = timed("store: batch upsert, twins", n, lambda: run(twins, lambda p: graph.upsert_batch(p)))
     r = timed(
         "store: batch upsert, relationships",
         n,
         lambda: run(rels, lambda p: graph.upsert_batch((), p)),
     )
+    grown = rss_mib() - before
+    label = "process memory grown by the twins and relationships"
+    print(f"  {label:<52} {grown:>6,.0f} MiB ({grown * 2**20 / n:,.0f} bytes per twin)")
+    ups = [
+        PropertyUpdate(
+            f"room{i % n}", {"temperature": float(i)}, f"2026-01-01T00:00:{i % 60:02d}.{i:06d}Z"
+        )
+        for i in range(updates)
+    ]
     u = timed(
         "store: apply_property_updates", updates, lambda: run(ups, graph.apply_property_updates)
     )
@@ -229,12 +233,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             print("embedded (networkx + SQLite WAL journal)")
             base = sqlite_baseline(Path(tmp), args.twins, args.updates, args.batch)
-            before = rss_mib()
             with open_graph(f"embedded:{tmp}/store") as graph:
                 got = store_run(graph, args.twins, args.updates, args.batch)
-                grown = rss_mib() - before
             report(got, base)
-            print(f"  {'store resident memory (after - before)':<44} {grown:>9,.0f} MiB")
     if args.backend in ("neo4j", "both"):
         if not args.neo4j_uri:
             print("neo4j: skipped (no --neo4j-uri and no GRAPHTWIN_TEST_NEO4J_URI)")
