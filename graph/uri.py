@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["StoreUri", "parse_store_uri"]
+__all__ = ["StoreUri", "parse_store_uri", "store_uri_from_arg"]
 
 _NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
@@ -48,3 +49,10 @@ def parse_store_uri(uri: str) -> StoreUri:
         password=unquote(parts.password) if parts.password else None,
         database=unquote(database) if database else None,
     )
+
+
+def store_uri_from_arg(store: str) -> str:
+    """A ``--store`` value: a store URI as is, or a directory for the embedded store."""
+    if store.startswith("embedded:") or store.split("://", 1)[0] in _NEO4J_SCHEMES:
+        return store
+    return f"embedded:{Path(store).expanduser().resolve()}"

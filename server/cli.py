@@ -19,6 +19,7 @@ __all__ = ["main"]
 _SUBCOMMAND_MODULES = (
     "server.serve_cli",  # serve
     "ontology.cli",  # validate, dtdl conformance
+    "graph.cli",  # export, import
 )
 
 
