@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from ontology.conformance import Suite
 from ontology.errors import Codes, DtdlError
+from ontology.model import SourceLocation
 from ontology.parser import ModelSource, ParseOptions, ParseResult, parse_models
 from ontology.repository import DtmiRepository
 
@@ -69,8 +70,9 @@ def validate_paths(paths: list[Path], options: ParseOptions) -> tuple[ParseResul
         try:
             sources.append(ModelSource(file.read_bytes(), str(file)))
         except OSError as exc:
-            unreadable.append(DtdlError(Codes.BAD_INPUT, f"Cannot read {file}: {exc.strerror}.",
-                                        "Check the path and its permissions."))
+            unreadable.append(DtdlError(Codes.BAD_INPUT, f"Cannot read the file: {exc.strerror}.",
+                                        "Check the path and its permissions.",
+                                        SourceLocation(str(file), 1, 1)))
     result = parse_models(sources, options)
     result.errors[:0] = unreadable
     return result, len(sources)
