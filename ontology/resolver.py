@@ -227,6 +227,22 @@ class Resolver:
                         c.source, f"{c.pointer}/name", el.id,
                         ((other.source, f"{other.pointer}/name"),)))
                 found.setdefault(name, c)
+        # Bases from the ``known`` registry: their contents are already resolved objects.
+        known_names: dict[str, str] = {}
+        for v in el.children.get("extends", ()):
+            base = self.known.get(v.target) if isinstance(v, Ref) else None
+            if base is not None:
+                for name, content in base.contents.items():
+                    known_names.setdefault(name, content.defined_in)
+        for name, c in found.items():
+            if name in known_names and c.cls != "Interface":
+                self.walker.issues.append(Issue(
+                    Problem(Codes.DUPLICATE_INHERITED,
+                            f"'{el.id}' gets two contents named '{name}' through extends (one "
+                            f"from '{known_names[name]}', already loaded).",
+                            "Rename one of them; names must be unique across an interface "
+                            "and everything it extends."),
+                    c.source, f"{c.pointer}/name", el.id))
 
     _COUNTED = frozenset({"contents", "fields", "enumValues", "request", "response",
                           "properties", "schema", "elementSchema", "mapValue"})

@@ -227,3 +227,13 @@ def test_recursive_schema_in_v4_builds_a_reference() -> None:
     assert inner.element_schema.id == "dtmi:com:example:Node;1"
     v3 = dict(doc, **{"@context": "dtmi:dtdl:context;3"})
     assert "DTDL405" in {e.code for e in parse_models([v3]).errors}
+
+
+def test_name_clash_with_a_known_base_is_reported() -> None:
+    first = parse_models([_text(BASE), _text(ROOM)])
+    child = {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:com:example:Child;1",
+             "@type": "Interface", "extends": "dtmi:com:example:Device;1",
+             "contents": [{"@type": "Telemetry", "name": "serial", "schema": "string"}]}
+    result = parse_models([_text(child)], known=first.registry)
+    assert [e.code for e in result.errors] == ["DTDL404"]
+    assert "dtmi:com:example:Device;1" in result.errors[0].message
