@@ -15,16 +15,17 @@ a refusal lists every parser error with file, line and column::
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from graph.base import ModelInfo, TwinGraph
 from graph.errors import GraphError
-from server.auth import Authenticator, AuthError, Principal, Role
+from server.auth import Authenticator, AuthError, Role
 from server.graphql.errors import error_extensions
 
 __all__ = ["MAX_UPLOAD_BYTES", "create_rest_router"]
@@ -49,6 +50,10 @@ def _model_json(info: ModelInfo) -> dict[str, Any]:
             "decommissioned": info.decommissioned, "document": info.document}
 
 
+class _TooLarge(Exception):
+    pass
+
+
 def _unpack(name: str, raw: bytes, budget: list[int]) -> list[tuple[str, bytes]]:
     """(file name, text) of each DTDL document in an upload; zips are opened."""
     if not zipfile.is_zipfile(io.BytesIO(raw)):
@@ -60,79 +65,90 @@ def _unpack(name: str, raw: bytes, budget: list[int]) -> list[tuple[str, bytes]]
                 continue
             budget[0] -= entry.file_size  # declared size: refuse zip bombs before reading
             if budget[0] < 0:
-                raise HTTPException(413, f"the upload unpacks to more than {MAX_UPLOAD_BYTES} "
-                                         "bytes")
+                raise _TooLarge(f"the upload unpacks to more than {MAX_UPLOAD_BYTES} bytes")
             out.append((f"{name}/{entry.filename}", archive.read(entry)))
     return out
 
 
 def create_rest_router(store: TwinGraph, *, auth: Authenticator) -> APIRouter:
-    def principal_with(role: Role) -> Any:
-        def dependency(request: Request) -> Principal:
-            try:
-                principal = auth.authenticate_headers(request.headers)
-                auth.require(principal, role, f"{request.method} {request.url.path}")
-            except AuthError as exc:
-                raise HTTPException(exc.status, {"code": exc.code, "message": str(exc)}) from exc
-            return principal
+    def refused(request: Request, role: Role) -> JSONResponse | None:
+        """The 401/403 answer for a caller without ``role``, else None."""
+        try:
+            principal = auth.authenticate_headers(request.headers)
+            auth.require(principal, role, f"{request.method} {request.url.path}")
+        except AuthError as exc:
+            return _error(exc.status, exc.code, str(exc))
+        return None
 
-        return Depends(dependency)
-
-    reader, admin = principal_with("reader"), principal_with("admin")
     router = APIRouter(tags=["models"])
 
-    @router.get("/models", summary="List the stored models")
-    def list_models(_: Principal = reader) -> list[dict[str, Any]]:
+    @router.get("/models", response_model=None, summary="List the stored models (reader)")
+    def list_models(request: Request) -> Any:
+        if denied := refused(request, "reader"):
+            return denied
         return [_model_json(m) for m in sorted(store.list_models(), key=lambda m: m.id)]
 
-    @router.get("/models/{dtmi}", response_model=None, summary="One model's DTDL document")
-    def get_model(dtmi: str, _: Principal = reader) -> Any:
+    @router.get("/models/{dtmi}", response_model=None,
+                summary="One model's DTDL document (reader)")
+    def get_model(dtmi: str, request: Request) -> Any:
+        if denied := refused(request, "reader"):
+            return denied
         try:
             return _model_json(store.get_model(dtmi))
         except GraphError as exc:
             return _graph_error(exc)
 
     @router.post("/models", status_code=201, response_model=None,
-                 summary="Upload DTDL files (.json or .zip) or a JSON body, as one batch")
+                 summary="Upload DTDL files (.json or .zip) or a JSON body, as one batch (admin)")
     async def upload_models(
         request: Request,
-        _: Principal = admin,
         files: Annotated[list[UploadFile] | None, File()] = None,
     ) -> Any:
+        if denied := refused(request, "admin"):
+            return denied
         sources: list[tuple[str, bytes]] = []
         budget = [MAX_UPLOAD_BYTES]
-        if files:
-            for upload in files:
-                raw = await upload.read(MAX_UPLOAD_BYTES + 1)
-                budget[0] -= len(raw)
-                if budget[0] < 0:
-                    return _error(413, "TOO_LARGE", f"upload over {MAX_UPLOAD_BYTES} bytes")
-                sources += _unpack(upload.filename or "upload.json", raw, budget)
-        else:
-            raw = await request.body()
-            if len(raw) > MAX_UPLOAD_BYTES:
-                return _error(413, "TOO_LARGE", f"upload over {MAX_UPLOAD_BYTES} bytes")
-            if raw.strip():
-                sources.append(("request body", raw))
+        try:
+            if files:
+                for upload in files:
+                    raw = await upload.read(MAX_UPLOAD_BYTES + 1)
+                    budget[0] -= len(raw)
+                    if budget[0] < 0:
+                        raise _TooLarge(f"the upload is over {MAX_UPLOAD_BYTES} bytes")
+                    sources += _unpack(upload.filename or "upload.json", raw, budget)
+            else:
+                raw = await request.body()
+                if len(raw) > MAX_UPLOAD_BYTES:
+                    raise _TooLarge(f"the upload is over {MAX_UPLOAD_BYTES} bytes")
+                if raw.strip():
+                    sources.append(("request body", raw))
+        except _TooLarge as exc:
+            return _error(413, "TOO_LARGE", str(exc))
         if not sources:
             return _error(400, "BAD_REQUEST", "no DTDL documents: send .json/.zip files or JSON")
         texts = [text.decode("utf-8", errors="replace") for _, text in sources]
-        try:
-            added = store.add_models(texts, source_names=[n for n, _ in sources])
+        try:  # parsing a large batch takes a while: off the event loop
+            added = await asyncio.to_thread(store.add_models, texts,
+                                            source_names=[n for n, _ in sources])
         except GraphError as exc:
             return _graph_error(exc)
         return [_model_json(m) for m in added]
 
-    @router.post("/models/{dtmi}/decommission", response_model=None, summary="Decommission a model")
-    def decommission(dtmi: str, _: Principal = admin) -> Any:
+    @router.post("/models/{dtmi}/decommission", response_model=None,
+                 summary="Decommission a model (admin)")
+    def decommission(dtmi: str, request: Request) -> Any:
+        if denied := refused(request, "admin"):
+            return denied
         try:
             return _model_json(store.decommission_model(dtmi))
         except GraphError as exc:
             return _graph_error(exc)
 
     @router.delete("/models/{dtmi}", status_code=204, response_model=None,
-                   summary="Delete an unused model")
-    def delete(dtmi: str, _: Principal = admin) -> Response:
+                   summary="Delete an unused model (admin)")
+    def delete(dtmi: str, request: Request) -> Response:
+        if denied := refused(request, "admin"):
+            return denied
         try:
             store.delete_model(dtmi)
         except GraphError as exc:

@@ -98,9 +98,10 @@ def test_invalid_model_reports_file_line_column(client: TestClient, store: TwinG
 
 
 def test_roles_and_missing(client: TestClient) -> None:
-    assert client.post("/models", json=SPACE).status_code == 401
+    resp = client.post("/models", json=SPACE)
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "UNAUTHENTICATED"
     resp = client.post("/models", json=SPACE, headers=READER)
-    assert resp.status_code == 403 and resp.json()["detail"]["code"] == "FORBIDDEN"
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "FORBIDDEN"
     resp = client.get("/models/dtmi:up:Nope;1", headers=READER)
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "NOT_FOUND"
     assert client.post("/models", content=b"", headers=ADMIN).status_code == 400
