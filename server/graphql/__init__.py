@@ -15,21 +15,28 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graph.base import TwinGraph
-from queries import QueryEngine
+from queries import Containment, QueryEngine
 from server.auth import Authenticator, AuthError, Principal
 from server.graphql.context import GraphQLContext
 from server.graphql.graphiql import add_asset_route, graphiql_page
 from server.graphql.limits import Limits
 from server.graphql.schema import LiveSchema
 
-__all__ = ["GraphQLContext", "Limits", "create_graphql_router"]
+__all__ = ["Containment", "GraphQLContext", "Limits", "create_graphql_router"]
 
 
 def create_graphql_router(
-    store: TwinGraph, *, auth: Authenticator, limits: Limits | None = None
+    store: TwinGraph,
+    *,
+    auth: Authenticator,
+    limits: Limits | None = None,
+    containment: Containment | None = None,
 ) -> APIRouter:
+    """The GraphQL router; ``containment`` overrides which relationship names form the
+    hierarchy (default ``contains``/``hasPart`` down, ``isPartOf``/``isLocatedIn`` up)."""
     limits = limits or Limits()
-    engine = QueryEngine(store, max_depth=limits.max_traversal_depth, max_paths=limits.max_paths)
+    engine = QueryEngine(store, max_depth=limits.max_traversal_depth, max_paths=limits.max_paths,
+                         containment=containment)
     schema = LiveSchema(store, limits)
 
     async def context_getter(connection: HTTPConnection) -> GraphQLContext:

@@ -16,7 +16,7 @@ from queries_reference import BUILDING, ROOM, load, store_uri
 
 from graph import TwinGraph, open_graph
 from server.auth import Authenticator
-from server.graphql import Limits, create_graphql_router
+from server.graphql import Containment, Limits, create_graphql_router
 
 KEYS = {
     "r-secret": ("dash", "reader"),
@@ -194,3 +194,14 @@ def test_bad_traversal_argument_has_code(client: TestClient) -> None:
     body = gql(client, '{ twin(id: "site1") { neighbors(names: ["no spaces"]) { twin { id } } } }')
     assert codes(body) == ["BAD_QUERY"]
     assert "DTDL name" in body["errors"][0]["message"]
+
+
+def test_containment_names_configurable(store: TwinGraph) -> None:
+    app = FastAPI()
+    router = create_graphql_router(store, auth=Authenticator.open_mode(),
+                                   containment=Containment(down=("feeds",), up=()))
+    app.include_router(router, prefix="/graphql")
+    got = data(TestClient(app), '{ twin(id: "sens1") { descendants { depth twin { id } } } }', {})
+    assert [(d["twin"]["id"], d["depth"]) for d in got["twin"]["descendants"]] == [
+        ("sens2", 1), ("sens3", 2),
+    ]
