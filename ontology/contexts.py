@@ -81,6 +81,10 @@ class Scope:
                 return _strip(unit, f"{ctx.iri_base}unit:", "")
         return unit
 
+    def reserved_prefixes(self) -> tuple[str, ...]:
+        """Identifier prefixes the partner contexts in scope reserve (dtmi:iotcentral:)."""
+        return tuple(p for ctx in self.contexts for p in ctx.reserved_prefixes)
+
     def extension_schemas(self) -> dict[str, str]:
         """Predefined schemas the extension contexts in scope add (term -> IRI)."""
         found: dict[str, str] = {}

@@ -7,7 +7,7 @@ overriding, mqtt, requirement, quantitativeTypes) and the limit extensions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ontology.metamodel import PropDef
 from ontology.quantities import SEMANTIC_TYPES, UNITS
@@ -50,6 +50,7 @@ class ExtensionContext:
     semantic_types: dict[str, str]  # semantic type term -> unit type term
     units: dict[str, tuple[str, ...]]  # unit type term -> unit terms
     schemas: dict[str, str] = field(default_factory=dict)  # predefined schemas: term -> IRI
+    reserved_prefixes: tuple[str, ...] = ()  # identifier prefixes the context keeps for itself
 
     @property
     def iri_base(self) -> str:
@@ -127,7 +128,8 @@ def _iotcentral() -> ExtensionContext:
         _adj("VelocityVector", on, unit("VelocityUnit"), terms="vector"),
         _adj("AccelerationVector", on, unit("AccelerationUnit"), terms="vector"),
     ]
-    ctx = _ctx("dtmi:iotcentral:context;2", "2", adjuncts)
+    ctx = replace(_ctx("dtmi:iotcentral:context;2", "2", adjuncts),
+                  reserved_prefixes=("dtmi:iotcentral:",))
     ctx.schemas.update({"geopoint": "dtmi:iotcentral:schema:geopoint;2",
                         "vector": "dtmi:iotcentral:schema:vector;2"})
     return ctx

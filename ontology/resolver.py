@@ -289,6 +289,26 @@ class Resolver:
                         "Name a Property or Telemetry of the same interface in 'annotates'.",
                         f"{content.pointer}/annotates"), el.id)
 
+    def check_indexes(self) -> None:
+        """mqtt's Indexed: an ``index`` is unique among the siblings that carry one."""
+        for el in self._all_elements():
+            for values in el.children.values():
+                seen: dict[int, Element] = {}
+                for v in values:
+                    if not isinstance(v, Element) or "Indexed" not in v.cotypes:
+                        continue
+                    index = v.extensions.get("index")
+                    if not isinstance(index, int):
+                        continue
+                    other = seen.setdefault(index, v)
+                    if other is not v:
+                        self.walker.issues.append(Issue(
+                            Problem(Codes.DUPLICATE_VALUE,
+                                    f"Two siblings have index {index}.",
+                                    "Give each Indexed element its own index."),
+                            v.source, f"{v.pointer}/index", el.id,
+                            ((other.source, f"{other.pointer}/index"),)))
+
     def check_components(self, interfaces: list[Element]) -> None:
         for el in interfaces:
             for v in el.children.get("contents", ()):

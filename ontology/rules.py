@@ -78,7 +78,9 @@ def _undefined_allowed(kind: str, as_cotype: bool, mm: Metamodel, tenable: bool)
 ABSENT = object()  # marks a missing key, as opposed to an explicit null
 
 
-def check_id(raw: Any, cls: str, mm: Metamodel, required: bool) -> Iterator[Problem]:
+def check_id(raw: Any, cls: str, mm: Metamodel, required: bool,
+             reserved: tuple[str, ...] = ()) -> Iterator[Problem]:
+    """The @id of an element; ``reserved`` adds prefixes partner contexts keep for themselves."""
     if raw is ABSENT:
         if required:
             yield Problem(Codes.MISSING_ID, f"This {cls} has no @id.",
@@ -99,11 +101,11 @@ def check_id(raw: Any, cls: str, mm: Metamodel, required: bool) -> Iterator[Prob
         yield Problem(Codes.ID_TOO_LONG,
                       f"The @id of this {cls} is {len(raw)} characters; the limit is {limit}.",
                       "Shorten the identifier.")
-    for prefix in mm.reserved_prefixes:
+    for prefix in (*mm.reserved_prefixes, *reserved):
         if raw.startswith(prefix):
             yield Problem(Codes.RESERVED_ID, f"'{raw}' uses the reserved prefix '{prefix}'.",
-                          "Identifiers under dtmi:dtdl: and dtmi:standard: belong to the "
-                          "language; choose your own namespace.")
+                          "Identifiers under dtmi:dtdl:, dtmi:standard: and partner prefixes "
+                          "belong to the language; choose your own namespace.")
 
 
 # ---------------------------------------------------------------------- types

@@ -111,7 +111,8 @@ class Walker:
         el = Element(cls, dtmi, mm.version, source, ptr, cotypes=cotypes, raw=obj,
                      parent=parent, parent_prop=parent_prop)
         need_id = id_required or mm.classes[cls].id_required or root
-        self.report(rules.check_id(raw_id, cls, mm, need_id), source, f"{ptr}/@id"
+        self.report(rules.check_id(raw_id, cls, mm, need_id, scope.reserved_prefixes()),
+                    source, f"{ptr}/@id"
                     if "@id" in obj else ptr, dtmi)
         if dtmi is not None and mm.id_pattern.match(dtmi):
             self._register(el)

@@ -109,3 +109,18 @@ def test_iot_central_schemas_need_the_context() -> None:
     content = {"@type": "Telemetry", "name": "g", "schema": "geopoint"}
     assert _codes(_iface(2, ["dtmi:iotcentral:context;2"], content)) == []
     assert _codes(_iface(2, [], content)) == ["DTDL309"]
+
+
+def test_mqtt_indexes_are_unique_among_siblings() -> None:
+    doc = _iface(4, [f"{_EXT}mqtt;2"],
+                 {"@type": ["Telemetry", "Indexed"], "name": "a", "schema": "double", "index": 1},
+                 {"@type": ["Telemetry", "Indexed"], "name": "b", "schema": "double", "index": 1})
+    result = parse_models([doc])
+    assert [e.code for e in result.errors] == ["DTDL311"]
+    assert len(result.errors[0].related) == 1
+
+
+def test_partner_prefix_is_reserved_under_its_context() -> None:
+    doc = dict(_iface(2, ["dtmi:iotcentral:context;2"]), **{"@id": "dtmi:iotcentral:Mine;1"})
+    assert _codes(doc) == ["DTDL203"]
+    assert _codes(dict(doc, **{"@context": "dtmi:dtdl:context;2"})) == []
