@@ -93,9 +93,11 @@ class Scope:
         return found
 
     def adjunct(self, term: str) -> AdjunctType | None:
+        """The adjunct type a co-type names, by term or by its full identifier."""
         for ctx in reversed(self.contexts):
-            if term in ctx.adjuncts:
-                return ctx.adjuncts[term]
+            name = ctx.adjunct_term(term)
+            if name in ctx.adjuncts:
+                return ctx.adjuncts[name]
         return None
 
 

@@ -58,6 +58,16 @@ class ExtensionContext:
         name, _, version = self.dtmi.partition(";")
         return f"{name}:v{version}:"
 
+    def adjunct_term(self, text: str) -> str:
+        """An adjunct type's term from its identifier (``...:historization:v1:Historized``)."""
+        if text.startswith(self.iri_base):
+            return text[len(self.iri_base):]
+        name, _, version = self.dtmi.partition(";")  # partners: dtmi:iotcentral:class:X;2
+        partner = name.rsplit(":", 1)[0] + ":class:"
+        if text.startswith(partner) and text.endswith(f";{version}"):
+            return text[len(partner):-len(version) - 1]
+        return text
+
 
 def _adj(name: str, cotypes: str, *props: PropDef, schemas: str = "",
          terms: str = "") -> AdjunctType:

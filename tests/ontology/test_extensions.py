@@ -124,3 +124,14 @@ def test_partner_prefix_is_reserved_under_its_context() -> None:
     doc = dict(_iface(2, ["dtmi:iotcentral:context;2"]), **{"@id": "dtmi:iotcentral:Mine;1"})
     assert _codes(doc) == ["DTDL203"]
     assert _codes(dict(doc, **{"@context": "dtmi:dtdl:context;2"})) == []
+
+
+def test_adjunct_types_by_identifier() -> None:
+    doc = _iface(3, [f"{_EXT}historization;1"],
+                 {"@type": ["Telemetry", f"{_EXT}historization:v1:Historized"], "name": "t",
+                  "schema": "double"})
+    assert _codes(doc) == []
+    partner = _iface(2, ["dtmi:iotcentral:context;2"],
+                     {"@type": ["Telemetry", "dtmi:iotcentral:class:Event;2"], "name": "e",
+                      "schema": "double"})
+    assert _codes(partner) == []
