@@ -60,10 +60,11 @@ class WriteSet:
     rel_deletes: list[Relationship] = field(default_factory=list)
     models: list[ModelInfo] = field(default_factory=list)
     model_deletes: list[str] = field(default_factory=list)
-    # Set by the ingestion path only: the names each twin update changed, and the
-    # ETag each twin had when read (a backend that reads from a cache checks it).
-    changed_names: dict[str, set[str]] = field(default_factory=dict)
+    # The ETag each replaced or updated twin had when read: a backend shared with other
+    # processes (Neo4j) writes only if it still matches, else raises StaleReadError.
     expected_etags: dict[str, str] = field(default_factory=dict)
+    # Set by the ingestion path only: the names each twin update changed.
+    changed_names: dict[str, set[str]] = field(default_factory=dict)
 
 
 class StaleReadError(Exception):
@@ -118,7 +119,12 @@ class StoreBase(TwinGraph):
         return ChangeEvent(self._hub.next_seq(), kind, ident, time, **kw)
 
     def _commit_and_publish(self, ws: WriteSet, events: Sequence[ChangeEvent]) -> None:
-        self._commit(ws)
+        try:
+            self._commit(ws)
+        except StaleReadError as exc:  # another process wrote between our read and write
+            raise ConflictError(
+                f"changed by another writer meanwhile ({exc}); read it again"
+            ) from exc
         self._hub.publish(events)
 
     # ------------------------------------------------------------ models
@@ -264,6 +270,8 @@ class StoreBase(TwinGraph):
 
     @staticmethod
     def _add_twin(ws: WriteSet, old: Twin | None, twin: Twin) -> None:
+        if old is not None:
+            ws.expected_etags[twin.id] = old.etag
         if old is not None and old.model == twin.model:
             ws.twin_updates.append(twin)
             return
@@ -332,7 +340,8 @@ class StoreBase(TwinGraph):
                         "twin.updated", twin_id, now, model=old.model, patch=list(patch), data=twin
                     )
                 ]
-            self._commit_and_publish(WriteSet(twin_updates=[twin]), events)
+            ws = WriteSet(twin_updates=[twin], expected_etags={twin_id: old.etag})
+            self._commit_and_publish(ws, events)
             return twin
 
     def delete_twin(
@@ -675,7 +684,8 @@ class StoreBase(TwinGraph):
         if changed:
             ws.twin_updates = list(changed.values())
             try:
-                self._commit_and_publish(ws, events)
+                self._commit(ws)  # StaleReadError goes up: apply_property_updates reads again
             except GraphError as exc:
                 return [ItemResult(r.key, False, r.error or exc) for r in results]
+            self._hub.publish(events)
         return results

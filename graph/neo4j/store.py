@@ -87,7 +87,10 @@ _DEL_RELS = (
     f"UNWIND $keys AS k MATCH (:{_T} {{{_ID}: k[0]}})-[r]->() WHERE r.{_RID} = k[1] DELETE r"
 )
 _DEL_TWINS = f"UNWIND $ids AS id MATCH {_TWIN} DETACH DELETE n"
-_UPDATE_TWINS = f"UNWIND $rows AS row WITH row, row.{_ID} AS id MATCH {_TWIN} SET n = row"
+_UPDATE_TWINS = (
+    f"UNWIND $rows AS row WITH row, row.p.{_ID} AS id MATCH {_TWIN} "
+    f"WHERE row.expected IS NULL OR n.{_ETAG} = row.expected SET n = row.p RETURN count(n) AS c"
+)
 # Ingestion: only the changed properties, and only if the twin is as we last saw it.
 _MERGE_PROPS = (
     f"UNWIND $rows AS row WITH row, row.id AS id MATCH {_TWIN} WHERE n.{_ETAG} = row.expected "
@@ -96,12 +99,18 @@ _MERGE_PROPS = (
 )
 
 
-def _put_twins(add: Sequence[str], remove: Sequence[str]) -> str:
-    """Create or replace twins, setting their model labels (names checked: safe to splice)."""
+def _put_twins(add: Sequence[str], remove: Sequence[str], create: bool) -> str:
+    """Create twins (the id constraint refuses one that appeared meanwhile), or replace
+    twins whose model changed if their ETag is still ``row.expected``; and set their model
+    labels (names checked: safe to splice)."""
     labels = "".join(f":`{check_identifier(x)}`" for x in add)
+    if create:
+        return f"UNWIND $rows AS row CREATE (n:{_T}) SET n = row.p SET n{labels}"
     drop = f" REMOVE n{''.join(f':`{check_identifier(x)}`' for x in remove)}" if remove else ""
-    head = f"UNWIND $rows AS row WITH row, row.{_ID} AS id MERGE {_TWIN}"
-    return f"{head} SET n = row{drop} SET n{labels}"
+    return (
+        f"UNWIND $rows AS row WITH row, row.p.{_ID} AS id MATCH {_TWIN} "
+        f"WHERE n.{_ETAG} = row.expected SET n = row.p{drop} SET n{labels} RETURN count(n) AS c"
+    )
 
 
 def _put_rels(name: str) -> str:
@@ -254,8 +263,8 @@ class Neo4jGraph(StoreBase):
             statements.append((_DEL_RELS, {"keys": [[r.source, r.id] for r in ws.rel_deletes]}))
         if ws.twin_deletes:
             statements.append((_DEL_TWINS, {"ids": ws.twin_deletes}))
-        self._twin_statements(ws.twins, ws.previous_models, statements)
-        guarded = self._update_statements(ws, statements)
+        self._twin_statements(ws.twins, ws.previous_models, ws.expected_etags, statements)
+        self._update_statements(ws, statements)
         by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in ws.rels:
             by_name[r.name].append({"s": r.source, "t": r.target, "p": rel_to_map(r)})
@@ -271,18 +280,16 @@ class Neo4jGraph(StoreBase):
                 # Writes that rely on what this process believes exists: check, and
                 # roll back (by raising) if the database disagrees.
                 missed = len(params["rows"]) - tx.run(query, params).single(strict=True)["c"]
-                if missed and query is _MERGE_PROPS:
-                    raise StaleReadError(f"{missed} twin(s) changed")
+                if missed and "-[r:" in query:  # a relationship write (see _put_rels)
+                    raise NotFoundError(f"{missed} relationship(s) lost their source or target")
                 if missed:
-                    raise NotFoundError(
-                        f"{missed} relationship(s) lost their source or target twin"
-                    )
+                    raise StaleReadError(f"{missed} twin(s) changed or deleted")
 
         try:
             with _mapped("writing"), self._driver.session(database=self._database) as session:
                 session.execute_write(work)
         except StaleReadError:
-            for twin_id in guarded:
+            for twin_id in ws.expected_etags:
                 self._cache.pop(twin_id, None)
             raise
         self._label_of = labels
@@ -291,16 +298,14 @@ class Neo4jGraph(StoreBase):
         self._remember(ws.twins)
         self._remember(ws.twin_updates)
 
-    def _update_statements(self, ws: WriteSet, out: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        """Twin updates: whole-node writes, or ingestion's guarded changed-names-only writes.
-
-        Returns the ids of the guarded ones."""
+    def _update_statements(self, ws: WriteSet, out: list[tuple[str, dict[str, Any]]]) -> None:
+        """Twin updates, guarded by ETag: whole nodes, or (ingestion) the changed names only."""
         full: list[dict[str, Any]] = []
         partial: list[dict[str, Any]] = []
         for t in ws.twin_updates:
             names = ws.changed_names.get(t.id)
             if names is None or t.id not in ws.expected_etags:
-                full.append(twin_to_map(t))
+                full.append({"p": twin_to_map(t), "expected": ws.expected_etags.get(t.id)})
                 continue
             changed = encode_props({k: t.properties[k] for k in names})
             del changed[N_JSON]
@@ -318,7 +323,6 @@ class Neo4jGraph(StoreBase):
         for rows, query in ((full, _UPDATE_TWINS), (partial, _MERGE_PROPS)):
             for i in range(0, len(rows), self._batch):
                 out.append((query, {"rows": rows[i : i + self._batch]}))
-        return [row["id"] for row in partial]
 
     # ------------------------------------------------------------ ingestion's twin cache
     def _remember(self, twins: Sequence[Twin]) -> None:
@@ -344,19 +348,21 @@ class Neo4jGraph(StoreBase):
         self,
         twins: Sequence[Twin],
         previous: Mapping[str, str],
+        expected: Mapping[str, str],
         out: list[tuple[str, dict[str, Any]]],
     ) -> None:
         """Full twin writes, grouped by label set (labels cannot be parameters)."""
-        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = defaultdict(
-            list
-        )
+        Key = tuple[tuple[str, ...], tuple[str, ...], bool]  # labels to add, to drop; create?
+        groups: dict[Key, list[dict[str, Any]]] = defaultdict(list)
         for t in twins:
             wanted = self._labels(t.model)
             stale = set(self._labels(previous[t.id])) - set(wanted) if t.id in previous else set()
-            groups[(tuple(wanted), tuple(sorted(stale)))].append(twin_to_map(t))
-        for (add, remove), rows in groups.items():
+            create = t.id not in expected
+            row = {"p": twin_to_map(t), "expected": expected.get(t.id)}
+            groups[(tuple(wanted), tuple(sorted(stale)), create)].append(row)
+        for (add, remove, create), rows in groups.items():
             for i in range(0, len(rows), self._batch):
-                out.append((_put_twins(add, remove), {"rows": rows[i : i + self._batch]}))
+                out.append((_put_twins(add, remove, create), {"rows": rows[i : i + self._batch]}))
 
     # ------------------------------------------------------------ the rest of TwinGraph
     def iter_twins(self, model: str | None = None) -> Iterator[Twin]:

@@ -39,6 +39,9 @@ def test_labels_readable_and_collision_free(neo: Neo4jGraph) -> None:
     assert labels["r"] == {"Twin", "Room", "Space"}
     assert labels["o"] == {"Twin", "Other_Room"}
     assert labels["v2"] == {"Twin", "Room", "Space"}  # versions share a label
+    neo.create_twin("r", OTHER_ROOM, {}, replace=True)  # labels follow a change of model
+    rows = neo.run_read("MATCH (n:Twin {`$dtId`: 'r'}) RETURN labels(n) AS labels", {})
+    assert set(rows[0]["labels"]) == {"Twin", "Other_Room"}
 
 
 def test_layout_of_values_and_relationships(neo: Neo4jGraph) -> None:
@@ -126,3 +129,20 @@ def test_outage_maps_to_store_unavailable_and_recovers(neo4j_server: Any) -> Non
         g.create_twin("after", ROOM, {})
         assert [t.id for t in g.get_twins(["before", "during", "after"])] == ["before", "after"]
         assert g.health()["ok"] is True
+
+
+def test_write_on_a_stale_read_is_refused_not_lost(neo: Neo4jGraph) -> None:
+    """Two stores on one database: B's write lands between A's read and A's write."""
+    from dataclasses import replace
+
+    from graph.engine import WriteSet
+
+    seen_by_a = neo.create_twin("r", ROOM, {"area": 1.0})
+    with open_graph(neo.uri) as b:
+        b.patch_twin("r", [{"op": "replace", "path": "/area", "value": 2.0}])
+    late = replace(seen_by_a, properties={"area": 3.0}, etag='W/"a"')
+    with pytest.raises(ConflictError, match="another writer"):
+        neo._commit_and_publish(
+            WriteSet(twin_updates=[late], expected_etags={"r": seen_by_a.etag}), []
+        )
+    assert neo.get_twin("r").properties == {"area": 2.0}

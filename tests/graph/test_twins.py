@@ -219,3 +219,13 @@ def test_system_keys_of_azure_style_documents_are_not_stored(loaded: TwinGraph) 
     doc = {"$dtId": "r", "$metadata": {"$model": ROOM}, "area": 2.0}
     assert loaded.create_twin("r", ROOM, doc).properties == {"area": 2.0}
     assert loaded.get_twin("r").properties == {"area": 2.0}
+
+
+def test_replace_with_another_model_keeps_relationships(loaded: TwinGraph) -> None:
+    loaded.create_twin("site", SPACE, {})
+    loaded.create_twin("x", ROOM, {"area": 1.0})
+    loaded.create_relationship("site", "c", "contains", "x")
+    replaced = loaded.create_twin("x", SPACE, {"name": "now a space"}, replace=True)
+    assert replaced.model == SPACE and loaded.get_twin("x").model == SPACE
+    assert [t.id for t in loaded.iter_twins(ROOM)] == []
+    assert [r.target for r in loaded.list_relationships("site")] == ["x"]
