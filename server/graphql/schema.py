@@ -34,6 +34,7 @@ from queries import Search
 from server.auth import AuthError, Role
 from server.graphql.context import GraphQLContext
 from server.graphql.errors import ApiError, ErrorCodes, error_extensions
+from server.graphql.fastlists import FastListExecutionContext
 from server.graphql.limits import Limits, limits_rule
 from server.graphql.subscriptions import EventFilter, stream_events
 from server.graphql.typed import build_typed_query
@@ -246,8 +247,12 @@ class RoleGate(SchemaExtension):
         yield
 
 
-def build_schema(limits: Limits, registry: ModelRegistry | None = None) -> strawberry.Schema:
-    """The schema: generic types, plus the DTDL-generated ones for ``registry``."""
+def build_schema(limits: Limits, registry: ModelRegistry | None = None, *,
+                 fast_lists: bool = True) -> strawberry.Schema:
+    """The schema: generic types, plus the DTDL-generated ones for ``registry``.
+
+    ``fast_lists=False`` keeps graphql-core's general list completion (the tests
+    compare the two)."""
     rule = limits_rule(limits)
     query: type = Query
     if registry is not None and len(registry):
@@ -256,6 +261,7 @@ def build_schema(limits: Limits, registry: ModelRegistry | None = None) -> straw
         except Exception:  # a model we cannot express must not take the API down
             log.exception("could not generate typed GraphQL types; serving the generic schema")
     schema = _Schema(
+        execution_context_class=FastListExecutionContext if fast_lists else None,
         query=query,
         mutation=Mutation,
         subscription=Subscription,
