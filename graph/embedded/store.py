@@ -12,7 +12,7 @@ Layout of nodes and edges: ``graph.layout``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -85,6 +85,11 @@ class EmbeddedGraph(StoreBase):
         nodes = self._graph._node  # networkx's node dict: the view's lookup costs 3x more
         with self._mem_lock:
             return {i: self._twin(i, nodes[i]) for i in twin_ids if i in nodes}
+
+    def _twin_models(self, ids: Iterable[str]) -> dict[str, str]:
+        nodes = self._graph._node
+        with self._mem_lock:
+            return {i: nodes[i][NX_MODEL] for i in ids if i in nodes}
 
     def _read_rels(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Relationship]:
         out = {}
