@@ -5,7 +5,9 @@ Fixtures (request them by name in any test under tests/):
 ``neo4j_uri`` (session)
     ``"bolt://127.0.0.1:PORT"``, auth off (``auth=None`` in the driver): Neo4j 5.26
     Community from tools/neo4j-test-server, built on demand and started once on a free
-    port; or ``$GRAPHTWIN_TEST_NEO4J_URI`` when set (then nothing is started).
+    port (in the background right after collection when any collected test needs it,
+    so other tests run while the JVM starts); or ``$GRAPHTWIN_TEST_NEO4J_URI`` when set
+    (then nothing is started).
 ``neo4j_clean`` (function)
     The same URI after deleting all nodes, relationships, constraints and indexes.
 ``neo4j_server`` (function)
@@ -31,6 +33,9 @@ saying what to install; nothing is skipped silently.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,38 +59,91 @@ def _start_or_fail(service: Neo4jTestServer | Mosquitto) -> None:
         pytest.fail(str(exc), pytrace=False)
 
 
-class _LazyNeo4j:
-    """Session-wide Neo4j servers, started the first time a test needs one."""
+class _Neo4jPool:
+    """Session-wide Neo4j servers by name, started on first use or ahead of time.
 
-    def __init__(self, factory: pytest.TempPathFactory) -> None:
-        self._factory = factory
+    Neo4j takes 10-30 s to start on a busy 2-core machine, so when the collected
+    tests need it, the session server starts in a background thread right after
+    collection and the tests that do not need it run meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._root = Path(tempfile.mkdtemp(prefix="graphtwin-neo4j-"))
         self._servers: dict[str, Neo4jTestServer] = {}
+        self._starting: dict[str, threading.Thread] = {}
+        self._errors: dict[str, Exception] = {}
+
+    def _server(self, name: str) -> Neo4jTestServer:
+        if name not in self._servers:
+            self._servers[name] = Neo4jTestServer(self._root / name)
+        return self._servers[name]
+
+    def start_in_background(self, name: str) -> None:
+        server = self._server(name)
+
+        def start() -> None:
+            try:
+                server.start()
+            except Exception as exc:  # reported to the first test that needs it
+                self._errors[name] = exc
+
+        thread = threading.Thread(target=start, name=f"neo4j-{name}-start", daemon=True)
+        self._starting[name] = thread
+        thread.start()
 
     def get(self, name: str) -> Neo4jTestServer:
-        server = self._servers.get(name)
-        if server is None:
-            server = Neo4jTestServer(self._factory.mktemp(f"neo4j-{name}") / "data")
-            self._servers[name] = server
+        thread = self._starting.pop(name, None)
+        if thread is not None:
+            thread.join()
+        error = self._errors.pop(name, None)
+        if error is not None:
+            pytest.fail(str(error), pytrace=False)
+        server = self._server(name)
         if not server.is_running:
             _start_or_fail(server)
         return server
 
-    def stop_all(self) -> None:
+    def close(self) -> None:
+        for thread in self._starting.values():
+            thread.join()
         for server in self._servers.values():
             server.stop()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+
+_POOL = pytest.StashKey[_Neo4jPool]()
+_NEO4J_FIXTURES = frozenset({"neo4j_uri", "neo4j_clean", "neo4j_server"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_POOL] = _Neo4jPool()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pool = config.stash.get(_POOL, None)
+    if pool is not None:
+        pool.close()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if os.environ.get("GRAPHTWIN_TEST_NEO4J_URI") or session.config.option.collectonly:
+        return
+    # Tests marked ``neo4j`` may request the fixtures dynamically (getfixturevalue).
+    if any(
+        _NEO4J_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        or item.get_closest_marker("neo4j") is not None
+        for item in session.items
+    ):
+        session.config.stash[_POOL].start_in_background("session")
 
 
 @pytest.fixture(scope="session")
-def _neo4j_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_LazyNeo4j]:
-    servers = _LazyNeo4j(tmp_path_factory)
-    try:
-        yield servers
-    finally:
-        servers.stop_all()
+def _neo4j_servers(pytestconfig: pytest.Config) -> _Neo4jPool:
+    return pytestconfig.stash[_POOL]
 
 
 @pytest.fixture(scope="session")
-def neo4j_uri(_neo4j_servers: _LazyNeo4j) -> str:
+def neo4j_uri(_neo4j_servers: _Neo4jPool) -> str:
     external = os.environ.get("GRAPHTWIN_TEST_NEO4J_URI")
     if external:
         return external
@@ -99,7 +157,7 @@ def neo4j_clean(neo4j_uri: str) -> str:
 
 
 @pytest.fixture
-def neo4j_server(_neo4j_servers: _LazyNeo4j) -> Iterator[Neo4jTestServer]:
+def neo4j_server(_neo4j_servers: _Neo4jPool) -> Iterator[Neo4jTestServer]:
     # With an external URI we cannot stop that server, so outage tests get their own.
     name = "outage" if os.environ.get("GRAPHTWIN_TEST_NEO4J_URI") else "session"
     server = _neo4j_servers.get(name)
