@@ -22,7 +22,7 @@ ensure_venv() {
             || die "could not create a venv (Debian: apt-get install -y python3-venv)"
     fi
     say "installing GraphTwin ($spec) into .venv"
-    local log
+    local log start=$SECONDS
     log="$(mktemp)"
     if ! (cd "$GRAPHTWIN_ROOT" \
           && "$VENV/bin/python" -m pip install --disable-pip-version-check -e "$spec") >"$log" 2>&1
@@ -32,4 +32,5 @@ ensure_venv() {
         die "pip install -e '$spec' failed (output above)"
     fi
     rm -f "$log"
+    say "installed in $((SECONDS - start)) s"
 }

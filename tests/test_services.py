@@ -29,7 +29,7 @@ def _mqtt_client(url: str, client_id: str = "", *, clean: bool = True) -> mqtt.C
 
 def _collector(client: mqtt.Client) -> queue.Queue[tuple[str, bytes, int]]:
     received: queue.Queue[tuple[str, bytes, int]] = queue.Queue()
-    client.on_message = lambda _c, _u, msg: received.put((msg.topic, msg.payload, msg.qos))
+    client.on_message = lambda _c, _u, msg: received.put((msg.topic, bytes(msg.payload), msg.qos))
     return received
 
 
