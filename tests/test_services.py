@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 import pytest
 from neo4j import GraphDatabase
 from neo4j.exceptions import ServiceUnavailable
-from services import Mosquitto, Neo4jTestServer, wipe_neo4j
+from services import REPO_ROOT, Mosquitto, Neo4jTestServer, wipe_neo4j
 
 
 def _mqtt_client(url: str, client_id: str = "", *, clean: bool = True) -> mqtt.Client:
@@ -163,3 +167,30 @@ def test_mosquitto_restart_delivers_qos1_message_queued_for_persistent_session(
         assert session_present.is_set()
     finally:
         _close(again)
+
+
+def test_missing_java_fails_neo4j_tests_with_what_to_install(tmp_path: Path) -> None:
+    """Without a JDK the Neo4j tests fail (not skip), saying what to install."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHTWIN_TEST_")}
+    env["PATH"] = str(tmp_path)  # an empty folder: no java, javac or mvn on it
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={tmp_path / 'inner'}",
+            f"{Path(__file__)}::test_cypher_round_trip_through_the_official_driver",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "1 error" in result.stdout or "1 failed" in result.stdout
+    assert "skipped" not in result.stdout
+    assert "apt-get install -y openjdk-17-jdk-headless" in result.stdout
