@@ -314,9 +314,11 @@ def _mqtt_connack(host: str, port: int, timeout: float) -> str | None:
     except OSError as exc:
         return str(exc)
     finally:
-        client.loop_stop()
+        # Disconnect first: it wakes the network thread, which loop_stop() then joins
+        # at once instead of after its 1 s select timeout.
         with contextlib.suppress(Exception):
             client.disconnect()
+        client.loop_stop()
 
 
 def wait_for_mqtt(host: str, port: int, timeout: float = 10.0) -> None:
