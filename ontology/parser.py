@@ -225,7 +225,8 @@ def _finish(walker: Walker, resolver: Resolver, missing: dict[str, list[Any]],
                     Codes.UNRESOLVED, f"'{dtmi}' is referenced but not defined.",
                     "Submit the model that defines it, or fix the identifier."),
                     ref.source, ref.pointer, dtmi))
-    errors = [_to_error(issue) for issue in walker.issues]
+    enclosing = _enclosing_interface_ids(walker)
+    errors = [_to_error(issue, enclosing) for issue in walker.issues]
     dangling = resolver.dangling_targets()
     unresolved = frozenset(missing) | frozenset(dangling)
     registry = ModelRegistry()
@@ -293,14 +294,27 @@ def _component_target(resolver: Resolver, content: Any) -> Any:
     return None
 
 
-def _to_error(issue: Issue) -> DtdlError:
+def _enclosing_interface_ids(walker: Walker) -> dict[int, list[tuple[str, str]]]:
+    """Per source, the (pointer, DTMI) of each top-level interface, for error reports."""
+    by_source: dict[int, list[tuple[str, str]]] = {}
+    for root in walker.roots:
+        if root.id:
+            by_source.setdefault(id(root.source), []).append((root.pointer, root.id))
+    return by_source
+
+
+def _to_error(issue: Issue, enclosing: dict[int, list[tuple[str, str]]]) -> DtdlError:
     p = issue.problem
+    dtmi = issue.dtmi
+    if dtmi is None:  # a content without @id: name the interface it is written in
+        dtmi = next((d for ptr, d in enclosing.get(id(issue.source), ())
+                     if issue.pointer == ptr or issue.pointer.startswith(ptr + "/")), None)
     return DtdlError(
         code=p.code,
         message=p.message,
         hint=p.hint or DEFAULT_HINTS.get(p.code, "See the DTDL specification for this rule."),
         location=issue.source.location(issue.pointer),
-        dtmi=issue.dtmi,
+        dtmi=dtmi,
         related=tuple(src.location(ptr) for src, ptr in issue.related),
     )
 

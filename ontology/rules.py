@@ -7,6 +7,7 @@ caller has) and the walker attaches the location.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -303,9 +304,20 @@ def builtin_term(text: str, range_: str, pdef: PropDef, mm: Metamodel,
         return Problem(Codes.BAD_TERM, f"'{text}' is not allowed for '{pdef.name}'; expected one "
                        f"of: {', '.join(pdef.values)}.", "")
     if not mm.id_pattern.match(text):
+        close = _close_terms(text, range_, mm)
+        guess = f"Did you mean {' or '.join(repr(t) for t in close)}? " if close else ""
         return Problem(Codes.BAD_TERM, f"'{text}' is neither a DTDL term nor a valid DTMI.",
-                       f"Reference a {range_} by its DTMI or define it inline.")
+                       f"{guess}Reference a {range_} by its DTMI or define it inline.")
     return None
+
+
+def _close_terms(text: str, range_: str, mm: Metamodel) -> list[str]:
+    """The built-in terms of class ``range_`` spelled most like ``text`` (typos like 'dooble')."""
+    if len(text) > 64:  # no DTDL term is this long; spare difflib the work
+        return []
+    terms = [t for t, c in mm.primitive_schemas.items() if mm.is_a(c, range_)]
+    terms += [t for t, c in mm.instances.items() if mm.is_a(c, range_)]
+    return difflib.get_close_matches(text, terms, n=2, cutoff=0.75)
 
 
 # ---------------------------------------------------------------------- extensions

@@ -149,3 +149,15 @@ def test_conformance_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     _write(folder, "Requirement-ExampleV3.json", cases[:2])
     assert main(["dtdl", "conformance", str(folder)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "2 passed, 0 failed"
+
+
+def test_validate_suggests_the_term_a_typo_meant_and_names_the_interface(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    typo = {**GOOD, "contents": [{"@type": "Property", "name": "area", "schema": "dooble"}]}
+    _write(tmp_path, "room.json", typo)
+    assert main(["validate", "--format", "json", str(tmp_path)]) == 1
+    [error] = json.loads(capsys.readouterr().out)
+    assert error["pointer"] == "/contents/0/schema"
+    assert "Did you mean 'double'?" in error["hint"]
+    # The content has no @id of its own: the error names the interface it is written in.
+    assert error["dtmi"] == "dtmi:com:example:Room;1"
