@@ -122,7 +122,9 @@ async def run(info: Info, op: Operation[Any]) -> Any:
 
 
 def twin_of(t: base.Twin) -> Twin:
-    return Twin(id=t.id, model=t.model, etag=t.etag, _twin=t)
+    # The store never mutates a document it handed out (copy on write): no copy here.
+    props = t.properties if isinstance(t.properties, dict) else dict(t.properties)
+    return Twin(id=t.id, model=t.model, etag=t.etag, properties=JSON(props), _twin=t)
 
 
 async def hydrate(info: Info, ids: Sequence[str]) -> dict[str, Twin]:
@@ -303,11 +305,9 @@ class Twin:
     id: str
     model: str = strawberry.field(description="The twin's model DTMI")
     etag: str
+    properties: JSON = strawberry.field(
+        description="Property values and last-known telemetry, components nested")
     _twin: strawberry.Private[base.Twin]
-
-    @strawberry.field(description="Property values and last-known telemetry, components nested")
-    def properties(self) -> JSON:
-        return JSON(dict(self._twin.properties))
 
     @strawberry.field
     def property(self, name: str) -> JSON | None:
