@@ -183,6 +183,17 @@ def test_page_and_traversal_caps(store: TwinGraph) -> None:
     assert codes(body) == ["PAGE_TOO_LARGE"] and "max_page_size=10" in body["errors"][0]["message"]
     body = gql(client, '{ twin(id: "site1") { descendants(depth: 6) { depth } } }')
     assert codes(body) == ["BAD_QUERY"] and "max_depth=5" in body["errors"][0]["message"]
+    # traversal lists without ``first`` stop at max_page_size too
+    got = data(client, '{ twin(id: "site1") { descendants { depth } } }')
+    assert len(got["twin"]["descendants"]) == 10
+
+
+def test_paths_cap(store: TwinGraph) -> None:
+    q = '{ twin(id: "sens1") { paths(names: ["feeds"], maxHops: 3) { ids } } }'
+    client = make_client(store, Authenticator.from_keys(KEYS), Limits(max_paths=2))
+    assert len(data(client, q)["twin"]["paths"]) == 2
+    client = make_client(store, Authenticator.from_keys(KEYS))
+    assert len(data(client, q)["twin"]["paths"]) == 5
 
 
 def test_request_size_limit(store: TwinGraph) -> None:
