@@ -1,7 +1,9 @@
 """Write throughput of the twin graph store, each next to a raw baseline measured in the same run.
 
     .venv/bin/python bench/graph_write.py [--backend embedded|neo4j|both] [--twins N]
-        [--updates N] [--batch N] [--neo4j-uri bolt://127.0.0.1:7687]
+        [--relationships N] [--updates N] [--batch N] [--neo4j-uri bolt://127.0.0.1:7687]
+
+The issue's full size is ``--twins 100000 --relationships 200000 --updates 1000000``.
 
 Embedded: batch upsert of twins and relationships, then single-property updates
 (``apply_property_updates``, batches of ``--batch``, newest-wins, validated and
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -62,59 +65,75 @@ def timed(label: str, count: int, fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     rate = count / (time.perf_counter() - start)
-    print(f"  {label:<44} {rate:>12,.0f} /s")
+    print(f"  {label:<52} {rate:>10,.0f} /s")
     return rate
-
-
-def ratio(label: str, store: float, base: float) -> None:
-    print(f"  {label:<44} {store / base:>12.2f} x baseline")
 
 
 def chunks(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def store_run(graph: TwinGraph, n: int, updates: int, batch: int) -> tuple[float, float, float]:
+@dataclass(frozen=True)
+class Workload:
+    """The same rows for every contender: twins, relationships, single-property updates."""
+
+    twins: list[tuple[str, dict]]  # (id, properties)
+    rels: list[tuple[str, str, str]]  # (source, id, target), all named "contains"
+    updates: list[tuple[str, float, str]]  # (twin id, temperature, timestamp)
+    batch: int
+
+    @classmethod
+    def make(cls, n: int, r: int, u: int, batch: int) -> Workload:
+        return cls(
+            [(f"room{i}", {"name": f"Room {i}", "area": float(i)}) for i in range(n)],
+            [(f"room{i % n}", f"c{i}", f"room{(i * 7 + 1) % n}") for i in range(r)],
+            [
+                (
+                    f"room{i % n}",
+                    float(i),
+                    f"2026-01-01T{i // 3_600_000 % 24:02d}:"
+                    f"{i // 60_000 % 60:02d}:{i // 1000 % 60:02d}.{i % 1000:03d}000Z",
+                )
+                for i in range(u)
+            ],
+            batch,
+        )
+
+
+Rates = tuple[float, float, float]
+
+
+def store_run(graph: TwinGraph, w: Workload) -> Rates:
     graph.add_models(MODELS)
-    twins = [
-        TwinUpsert(f"room{i}", ROOM, {"name": f"Room {i}", "area": float(i)}) for i in range(n)
-    ]
-    rels = [
-        RelationshipUpsert(f"room{i}", f"c{i}", "contains", f"room{(i * 7 + 1) % n}")
-        for i in range(n)
-    ]
+    twins = [TwinUpsert(i, ROOM, p) for i, p in w.twins]
+    rels = [RelationshipUpsert(s, i, "contains", t) for s, i, t in w.rels]
 
     def run(items: list, call: Callable[[list], list]) -> None:
-        for part in chunks(items, batch):
+        for part in chunks(items, w.batch):
             results = call(part)
             if not all(r.ok for r in results):
                 raise SystemExit(f"store refused an item: {next(r for r in results if not r.ok)}")
 
     before = rss_mib()
-    t = timed("store: batch upsert, twins", n, lambda: run(twins, lambda p: graph.upsert_batch(p)))
+    t = timed("store: batch upsert, twins", len(twins), lambda: run(twins, graph.upsert_batch))
     r = timed(
         "store: batch upsert, relationships",
-        n,
+        len(rels),
         lambda: run(rels, lambda p: graph.upsert_batch((), p)),
     )
     grown = rss_mib() - before
-    label = "process memory grown by the twins and relationships"
-    print(f"  {label:<52} {grown:>6,.0f} MiB ({grown * 2**20 / n:,.0f} bytes per twin)")
-    ups = [
-        PropertyUpdate(
-            f"room{i % n}", {"temperature": float(i)}, f"2026-01-01T00:00:{i % 60:02d}.{i:06d}Z"
-        )
-        for i in range(updates)
-    ]
+    print(
+        f"  {'process memory grown by the twins and relationships':<52} {grown:>10,.0f} MiB"
+        f" ({grown * 2**20 / len(twins):,.0f} bytes per twin)"
+    )
+    ups = [PropertyUpdate(i, {"temperature": v}, ts) for i, v, ts in w.updates]
     u = timed(
-        "store: apply_property_updates", updates, lambda: run(ups, graph.apply_property_updates)
+        "store: apply_property_updates", len(ups), lambda: run(ups, graph.apply_property_updates)
     )
     return t, r, u
 
 
-def sqlite_baseline(
-    directory: Path, n: int, updates: int, batch: int
-) -> tuple[float, float, float]:
+def sqlite_baseline(directory: Path, w: Workload) -> Rates:
     db = sqlite3.connect(directory / "raw.sqlite3", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -124,40 +143,22 @@ def sqlite_baseline(
     )
 
     def write(sql: str, rows: list) -> None:
-        for part in chunks(rows, batch):
+        for part in chunks(rows, w.batch):
             db.execute("BEGIN")
             db.executemany(sql, part)
             db.execute("COMMIT")
 
-    twins = [
-        (f"room{i}", orjson.dumps({"m": ROOM, "p": {"name": f"Room {i}", "area": float(i)}}))
-        for i in range(n)
-    ]
-    rels = [
-        (
-            f"room{i}",
-            f"c{i}",
-            orjson.dumps({"n": "contains", "t": f"room{(i * 7 + 1) % n}", "p": {}}),
-        )
-        for i in range(n)
-    ]
-    t = timed(
-        "raw sqlite: twins", n, lambda: write("INSERT OR REPLACE INTO twins VALUES (?, ?)", twins)
-    )
+    twins = [(i, orjson.dumps({"m": ROOM, "p": p})) for i, p in w.twins]
+    rels = [(s, i, orjson.dumps({"n": "contains", "t": t, "p": {}})) for s, i, t in w.rels]
+    ups = [(i, orjson.dumps({"m": ROOM, "p": {"temperature": v}})) for i, v, _ in w.updates]
+    put_twin = "INSERT OR REPLACE INTO twins VALUES (?, ?)"
+    t = timed("raw sqlite: twins", len(twins), lambda: write(put_twin, twins))
     r = timed(
         "raw sqlite: relationships",
-        n,
+        len(rels),
         lambda: write("INSERT OR REPLACE INTO rels VALUES (?, ?, ?)", rels),
     )
-    ups = [
-        (f"room{i % n}", orjson.dumps({"m": ROOM, "p": {"temperature": float(i)}}))
-        for i in range(updates)
-    ]
-    u = timed(
-        "raw sqlite: property updates",
-        updates,
-        lambda: write("INSERT OR REPLACE INTO twins VALUES (?, ?)", ups),
-    )
+    u = timed("raw sqlite: property updates", len(ups), lambda: write(put_twin, ups))
     db.close()
     return t, r, u
 
@@ -170,7 +171,7 @@ def wipe_neo4j(uri: str) -> None:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
 
 
-def neo4j_baseline(uri: str, n: int, updates: int, batch: int) -> tuple[float, float, float]:
+def neo4j_baseline(uri: str, w: Workload) -> Rates:
     from neo4j import GraphDatabase
 
     wipe_neo4j(uri)
@@ -180,20 +181,20 @@ def neo4j_baseline(uri: str, n: int, updates: int, batch: int) -> tuple[float, f
         )
 
         def write(query: str, rows: list) -> None:
-            for part in chunks(rows, batch):
+            for part in chunks(rows, w.batch):
                 driver.execute_query(query, rows=part)
 
-        twins = [{"id": f"room{i}", "name": f"Room {i}", "area": float(i)} for i in range(n)]
-        rels = [{"s": f"room{i}", "t": f"room{(i * 7 + 1) % n}", "id": f"c{i}"} for i in range(n)]
-        ups = [{"id": f"room{i % n}", "v": float(i)} for i in range(updates)]
+        twins = [{"id": i, **p} for i, p in w.twins]
+        rels = [{"s": s, "id": i, "t": t} for s, i, t in w.rels]
+        ups = [{"id": i, "v": v} for i, v, _ in w.updates]
         t = timed(
             "raw driver UNWIND: twins",
-            n,
+            len(twins),
             lambda: write("UNWIND $rows AS row MERGE (n:Raw {id: row.id}) SET n += row", twins),
         )
         r = timed(
             "raw driver UNWIND: relationships",
-            n,
+            len(rels),
             lambda: write(
                 "UNWIND $rows AS row MATCH (a:Raw {id: row.s}), (b:Raw {id: row.t}) "
                 "MERGE (a)-[r:contains {rid: row.id}]->(b)",
@@ -202,7 +203,7 @@ def neo4j_baseline(uri: str, n: int, updates: int, batch: int) -> tuple[float, f
         )
         u = timed(
             "raw driver UNWIND: property updates",
-            updates,
+            len(ups),
             lambda: write(
                 "UNWIND $rows AS row MATCH (n:Raw {id: row.id}) SET n.temperature = row.v", ups
             ),
@@ -212,38 +213,41 @@ def neo4j_baseline(uri: str, n: int, updates: int, batch: int) -> tuple[float, f
     return t, r, u
 
 
-def report(store: tuple[float, float, float], base: tuple[float, float, float]) -> None:
+def report(store: Rates, base: Rates) -> None:
     for label, s, b in zip(
         ("twins", "relationships", "property updates"), store, base, strict=True
     ):
-        ratio(label, s, b)
+        print(f"  {label:<52} {s / b:>10.2f} x baseline")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backend", choices=("embedded", "neo4j", "both"), default="both")
     ap.add_argument("--twins", type=int, default=20_000)
+    ap.add_argument("--relationships", type=int, help="default: as many as twins")
     ap.add_argument("--updates", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=1_000)
     ap.add_argument("--neo4j-uri", default=os.environ.get("GRAPHTWIN_TEST_NEO4J_URI"))
     args = ap.parse_args()
     n, u, b = args.twins, args.updates, args.batch
-    print(f"{n:,} twins, {n:,} relationships, {u:,} updates, batch {b:,}")
+    r = args.twins if args.relationships is None else args.relationships
+    print(f"{n:,} twins, {r:,} relationships, {u:,} updates, batch {b:,}")
+    w = Workload.make(n, r, u, b)
     if args.backend in ("embedded", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             print("embedded (networkx + SQLite WAL journal)")
-            base = sqlite_baseline(Path(tmp), args.twins, args.updates, args.batch)
+            base = sqlite_baseline(Path(tmp), w)
             with open_graph(f"embedded:{tmp}/store") as graph:
-                got = store_run(graph, args.twins, args.updates, args.batch)
+                got = store_run(graph, w)
             report(got, base)
     if args.backend in ("neo4j", "both"):
         if not args.neo4j_uri:
             print("neo4j: skipped (no --neo4j-uri and no GRAPHTWIN_TEST_NEO4J_URI)")
             return
         print(f"neo4j ({args.neo4j_uri}; the database is wiped)")
-        base = neo4j_baseline(args.neo4j_uri, args.twins, args.updates, args.batch)
+        base = neo4j_baseline(args.neo4j_uri, w)
         with open_graph(args.neo4j_uri) as graph:
-            got = store_run(graph, args.twins, args.updates, args.batch)
+            got = store_run(graph, w)
         wipe_neo4j(args.neo4j_uri)
         report(got, base)
 
