@@ -301,22 +301,31 @@ class IngestPipeline:
         return dead
 
     def _write(self, updates: list[PropertyUpdate]) -> list[ItemResult] | None:
-        """Apply, retrying while the store is unavailable; None if abandoned on shutdown."""
+        """Apply, retrying while the store is unavailable; None if abandoned on shutdown.
+
+        "Unavailable" is the store raising ``StoreUnavailableError`` or reporting
+        it for any item: the whole batch is then written again later (items that
+        did commit are no-ops the second time: same timestamps).
+        """
         if not updates:
             return []
         delay = 0.2
         while True:
+            results: list[ItemResult] | None
             try:
                 results = self.store.apply_property_updates(updates)
             except StoreUnavailableError as exc:
+                results = None
                 self._store_failed(str(exc))
             except Exception as exc:  # not the store being down: find the items it refuses
                 log.warning("ingestion: batch write failed (%s); retrying item by item", exc)
-                one_by_one = self._write_one_by_one(updates)
-                if one_by_one is not None:
-                    self._store_recovered()
-                    return one_by_one
+                results = self._write_one_by_one(updates)
             else:
+                down = _unavailable(results)
+                if down is not None:
+                    self._store_failed(str(down))
+                    results = None
+            if results is not None:
                 self._store_recovered()
                 return results
             self.metrics.store_retries.inc()
@@ -334,6 +343,10 @@ class IngestPipeline:
                 return None
             except Exception as exc:
                 results.append(ItemResult(u.twin_id, False, exc))
+        down = _unavailable(results)
+        if down is not None:
+            self._store_failed(str(down))
+            return None
         return results
 
     def _store_failed(self, message: str) -> None:
@@ -393,6 +406,11 @@ class IngestPipeline:
             twin_id=twin_id,
             received_at=msg.received,
         )
+
+
+def _unavailable(results: list[ItemResult]) -> Exception | None:
+    """The first per-item "store unavailable" error, if the store reported one."""
+    return next((r.error for r in results if isinstance(r.error, StoreUnavailableError)), None)
 
 
 def _describe(error: Exception | None) -> tuple[str, str, set[str]]:

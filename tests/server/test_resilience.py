@@ -212,12 +212,13 @@ def test_store_outage_holds_back_and_catches_up(
         with RunningIngest(store, mqtt_url, cfg, tmp_path / "dl.sqlite") as ing:
             neo4j_server.stop()
             publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(ids)])
-            wait_until(lambda: not ing.service.pipeline.store_ok, timeout=30)
+            # The Neo4j driver itself retries for up to 30 s before the store reports it.
+            wait_until(lambda: not ing.service.pipeline.store_ok, timeout=90)
             snap = ing.metrics.snapshot()
             assert snap["applied_messages"] == 0 and snap["deadletters"] == 0  # held, not dropped
             assert ing.service.health()["store_writes_ok"] is False
             neo4j_server.start()
-            wait_until(lambda: ing.metrics.snapshot()["applied_messages"] == len(ids), timeout=90)
+            wait_until(lambda: ing.metrics.snapshot()["applied_messages"] == len(ids), timeout=120)
         assert [store.get_twin(t).properties.get("seq") for t in ids] == list(range(50))
     finally:
         store.close()
