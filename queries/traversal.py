@@ -225,7 +225,6 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step],
     Level by level, each query expands one frontier (a list parameter), so a
     2,000-twin building costs one cheap query per level.
     """
-    cypher_require(run_read, start)
     q = CypherBuilder()
     hop, cond = cypher_hop(steps, q, "r", "n")
     text = (
@@ -239,9 +238,13 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step],
     while frontier and depth < max_hops:
         depth += 1
         rows = run_read(text, {**q.params, "frontier": frontier})
+        if depth == 1 and not rows:  # nothing around it: does the start twin exist at all?
+            cypher_require(run_read, start)
         frontier = [r["id"] for r in rows if r["id"] not in dist]
         for t in frontier:
             dist[t] = depth
+    if max_hops == 0:
+        cypher_require(run_read, start)
     del dist[start]
     return dist
 
