@@ -51,7 +51,8 @@ def format_timestamp(epoch: float) -> str:
     second, fraction = divmod(micros, 1_000_000)
     cached_second, prefix = _second_cache
     if second != cached_second:  # readings of one batch mostly share their second
-        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        # isoformat, not strftime: strftime's %Y does not pad years before 1000.
+        prefix = datetime.fromtimestamp(second, UTC).replace(tzinfo=None).isoformat()
         _second_cache = (second, prefix)
     return f"{prefix}.{fraction:06d}Z"
 
@@ -69,6 +70,8 @@ def parse_timestamp(value: Any) -> float:
         dt = datetime.fromisoformat(value)
         if dt.tzinfo is None:
             raise ValueError(f"{value!r} has no time zone (use Z or +00:00)")
+        if dt.timestamp() < 0:
+            raise ValueError(f"{value!r} is before 1970")
         return dt.timestamp()
     raise ValueError(f"{type(value).__name__} is not a timestamp")
 
@@ -123,13 +126,12 @@ def _reading(
         if not values:
             raise DecodeError("empty", f"{where}no values besides the timestamp")
     if stamp is None:
-        epoch = received
-    else:
-        try:
-            epoch = parse_timestamp(stamp)
-        except (ValueError, OverflowError, OSError) as exc:
-            raise DecodeError("bad_timestamp", f"{where}{exc}") from None
-    return Reading(route.twin_id, values, format_timestamp(epoch), epoch)
+        return Reading(route.twin_id, values, format_timestamp(received), received)
+    try:
+        epoch = parse_timestamp(stamp)
+        return Reading(route.twin_id, values, format_timestamp(epoch), epoch)
+    except (ValueError, OverflowError, OSError) as exc:  # OverflowError: year past 9999
+        raise DecodeError("bad_timestamp", f"{where}{exc}") from None
 
 
 def _find_timestamp(item: Mapping[str, Any], cfg: PayloadConfig) -> Any:

@@ -175,8 +175,10 @@ class IngestPipeline:
             try:
                 if not self.process(batch):
                     return  # abandoned during shutdown
-            except Exception:  # a bug must not stop ingestion; the batch stays unacknowledged
+            except Exception:  # a bug must not stop ingestion: find the message that trips it
                 log.exception("ingestion: batch of %d failed unexpectedly", len(batch))
+                if not self._process_one_by_one(batch):
+                    return
             self.metrics.pending.set(len(self._inbox))
 
     def process(self, batch: Sequence[Inbound]) -> bool:
@@ -236,6 +238,23 @@ class IngestPipeline:
             for msg in batch:
                 if msg.qos > 0:
                     acker.ack(msg.mid, msg.generation)
+        return True
+
+    def _process_one_by_one(self, batch: Sequence[Inbound]) -> bool:
+        """After an unexpected failure: each message alone; one that still fails is
+        dead-lettered (reason ``internal_error``) and acknowledged, so it cannot
+        block the stream."""
+        for msg in batch:
+            try:
+                if not self.process([msg]):
+                    return False
+            except Exception as exc:
+                letter = self._letter(msg, "internal_error", f"{type(exc).__name__}: {exc}", None)
+                self.deadletters.add_many([letter])
+                self.metrics.deadletters.inc()
+                self.metrics.rejected.labels("internal_error").inc()
+                if msg.qos > 0 and self.acknowledger is not None:
+                    self.acknowledger.ack(msg.mid, msg.generation)
         return True
 
     def _coalesce(

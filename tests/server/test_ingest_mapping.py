@@ -156,3 +156,26 @@ def test_ingest_config_mistakes_name_the_file_and_key(
     with pytest.raises(ConfigError, match=message) as info:
         load_ingest_config(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"t": 1, "ts": 1e30}',
+        b'{"t": 1, "ts": "9999-12-31T23:59:59.9999999+00:00"}',
+        b'{"t": 1, "ts": "0001-01-01T00:00:00-14:00"}',
+        b'{"t": 1, "ts": -5}',
+        b'{"t": 1, "ts": true}',
+        b'{"t": 1, "ts": [1]}',
+        b'{"t": 1, "ts": "nan"}',
+        b"[" * 2000 + b"]" * 2000,
+        b'{"t": 1e400}',
+    ],
+)
+def test_odd_payloads_are_refused_never_crash(payload: bytes) -> None:
+    try:
+        readings = decode_payload(payload, TELEMETRY, CFG, 0.0)
+    except DecodeError as exc:
+        assert exc.reason in ("bad_timestamp", "unparseable", "not_object")
+    else:  # accepted: then with a well-formed timestamp
+        assert all(len(r.timestamp) == 27 for r in readings)
