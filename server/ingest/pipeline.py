@@ -250,8 +250,11 @@ class IngestPipeline:
                     return False
             except Exception as exc:
                 letter = self._letter(msg, "internal_error", f"{type(exc).__name__}: {exc}", None)
-                self.deadletters.add_many([letter])
-                self.metrics.deadletters.inc()
+                try:
+                    self.deadletters.add_many([letter])
+                    self.metrics.deadletters.inc()
+                except Exception:  # e.g. a full disk: say so, and keep the stream moving
+                    log.exception("ingestion: cannot record the dead letter for %s", msg.topic)
                 self.metrics.rejected.labels("internal_error").inc()
                 if msg.qos > 0 and self.acknowledger is not None:
                     self.acknowledger.ack(msg.mid, msg.generation)
