@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph.errors import NotFoundError
-from graph.layout import NX_NAME, R_ID, TWIN_LABEL
+from graph.layout import N_MODEL, NX_MODEL, NX_NAME, R_ID, TWIN_LABEL
 from queries.base import Operation, QueryContext, RunRead
 from queries.spec import (
     NODE_ID,
@@ -73,6 +73,8 @@ class Hop:
 class Reached:
     depth: int
     twin_id: str
+    # The twin's model, read for free during the walk (not part of equality or order).
+    model: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -216,8 +218,9 @@ def cypher_require(run_read: RunRead, twin_id: str) -> None:
 
 
 def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step],
-                     max_hops: int) -> dict[str, int]:
-    """Breadth-first shortest distances from ``start`` (excluded), one query per level.
+                     max_hops: int, models: dict[str, str] | None = None) -> dict[str, int]:
+    """Breadth-first shortest distances from ``start`` (excluded), one query per level;
+    fills ``models`` (twin id -> model) on the way when given.
 
     Neo4j prunes a variable-length expansion to a breadth-first search only for
     simple single-direction patterns; a mixed-direction walk written as one
@@ -230,7 +233,7 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step],
     text = (
         f"UNWIND $frontier AS fid MATCH (n:{TWIN_LABEL} {{{NODE_ID}: fid}})"
         f"{hop}(m:{TWIN_LABEL}) {where_clause([cond] if cond else [])}\n"
-        f"RETURN DISTINCT m.{NODE_ID} AS id"
+        f"RETURN DISTINCT m.{NODE_ID} AS id, m.`{N_MODEL}` AS model"
     )
     dist = {start: 0}
     frontier = [start]
@@ -240,9 +243,12 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step],
         rows = run_read(text, {**q.params, "frontier": frontier})
         if depth == 1 and not rows:  # nothing around it: does the start twin exist at all?
             cypher_require(run_read, start)
-        frontier = [r["id"] for r in rows if r["id"] not in dist]
-        for t in frontier:
-            dist[t] = depth
+        fresh = [r for r in rows if r["id"] not in dist]
+        frontier = [r["id"] for r in fresh]
+        for r in fresh:
+            dist[r["id"]] = depth
+            if models is not None:
+                models[r["id"]] = r["model"]
     if max_hops == 0:
         cypher_require(run_read, start)
     del dist[start]
@@ -346,16 +352,17 @@ class Reach(Operation[list[Reached]]):
         match = self.filter.matcher(ctx.registry)
         nodes = g._node  # the attribute dicts, without the NodeView wrapper
         found = sorted((d, t) for t, d in dist.items() if d >= self.min_hops and match(t, nodes[t]))
-        return [Reached(d, t) for d, t in found]
+        return [Reached(d, t, nodes[t][NX_MODEL]) for d, t in found]
 
     def run_cypher(self, run_read: RunRead, ctx: QueryContext) -> list[Reached]:
-        dist = cypher_distances(run_read, self.twin_id, self.steps, self.hi(ctx))
+        models: dict[str, str] = {}
+        dist = cypher_distances(run_read, self.twin_id, self.steps, self.hi(ctx), models)
         if self.min_hops == 0:
             dist[self.twin_id] = 0
         found = {t: d for t, d in dist.items() if d >= self.min_hops}
         if not self.filter.is_empty and found:
             found = {t: found[t] for t in cypher_matching(run_read, found, self.filter, ctx)}
-        return [Reached(d, t) for d, t in sorted((d, t) for t, d in found.items())]
+        return [Reached(d, t, models.get(t)) for d, t in sorted((d, t) for t, d in found.items())]
 
 
 @dataclass(frozen=True)

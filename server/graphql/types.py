@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from graph import base
 from graph.errors import NotFoundError
@@ -127,6 +128,12 @@ def twin_of(t: base.Twin) -> Twin:
     return Twin(id=t.id, model=t.model, etag=t.etag, properties=JSON(props), _twin=t)
 
 
+def _id_and_model(twin_id: str, model: str) -> Twin:
+    """A Twin carrying only what the caller selected (id, model); see ``_reached``."""
+    return Twin(id=twin_id, model=model, etag="", properties=JSON({}),
+                _twin=base.Twin(twin_id, model, {}, ""))
+
+
 async def hydrate(info: Info, ids: Sequence[str]) -> dict[str, Twin]:
     """Twins by id, in one store call."""
     found = await call(info, ctx_of(info).store.get_twins, list(dict.fromkeys(ids)))
@@ -147,9 +154,32 @@ def page_size(info: Info, first: int | None, *, search: bool = False) -> int:
     return size
 
 
+_ID_AND_MODEL = frozenset({"id", "model", "__typename"})
+
+
+def _twin_documents_needed(info: Info) -> bool:
+    """Whether the ``twin`` below this list field asks for more than its id and model
+    (fragments count as more: only plain, fully known selections skip the read)."""
+    for field in info.selected_fields:
+        for sel in field.selections:
+            if not isinstance(sel, SelectedField):
+                return True
+            if sel.name == "twin" and any(
+                not isinstance(sub, SelectedField) or sub.name not in _ID_AND_MODEL
+                or sub.directives for sub in sel.selections
+            ):
+                return True
+    return False
+
+
 async def _reached(info: Info, found: Sequence[QReached],
                    first: int | None) -> list[ReachedTwin]:
     found = found[: page_size(info, first)]
+    if all(r.model is not None for r in found) and not _twin_documents_needed(info):
+        # The walk already knows each twin's model: reading 2,000 documents back
+        # just to print ids and models is most of a subtree query on Neo4j.
+        return [ReachedTwin(depth=r.depth, twin=_id_and_model(r.twin_id, r.model or ""))
+                for r in found]
     twins = await hydrate(info, [r.twin_id for r in found])
     return [ReachedTwin(depth=r.depth, twin=twins[r.twin_id])
             for r in found if r.twin_id in twins]

@@ -238,3 +238,20 @@ def test_fast_list_completion_matches_graphql_core(store: TwinGraph, query: str)
         results.append(result.data)
     assert results[0] == results[1]
     assert results[0]  # not vacuous: each query returns data
+
+
+def test_id_and_model_only_answers_match_full_documents(client: TestClient) -> None:
+    """Selecting only id and model skips reading the documents: same answer either way."""
+    lean = data(client, """{ twin(id: "site1") { ancestors { depth twin { id } }
+        descendants { depth twin { id model } } } }""")["twin"]
+    full = data(client, """{ twin(id: "site1") { ancestors { depth twin { id etag } }
+        descendants { depth twin { id model etag properties } } } }""")["twin"]
+    assert [(d["depth"], d["twin"]["id"], d["twin"]["model"]) for d in lean["descendants"]] == [
+        (d["depth"], d["twin"]["id"], d["twin"]["model"]) for d in full["descendants"]
+    ]
+    assert len(lean["descendants"]) == 13 and lean["ancestors"] == []
+    assert all(d["twin"]["etag"] for d in full["descendants"])
+    frag = data(client, """{ twin(id: "floor1") { descendants(depth: 1) {
+        twin { ... on Twin { id model } } } } }""")["twin"]["descendants"]
+    assert [d["twin"] for d in frag] == [{"id": "room1", "model": ROOM},
+                                         {"id": "room2", "model": ROOM}]
