@@ -26,7 +26,7 @@ from fastapi_offline import FastAPIOffline
 import graph
 from graph.base import TwinGraph
 from server.broker import EmbeddedBroker
-from server.config import ConfigError, Settings, parse_mqtt_url, store_uri
+from server.config import ConfigError, Settings, default_client_id, parse_mqtt_url, store_uri
 from server.health import health_router
 from server.ingest import DeadLetterStore, IngestService
 from server.metrics import CONTENT_TYPE_LATEST, IngestMetrics
@@ -65,6 +65,9 @@ class ServerRuntime:
         host, port = self.mqtt_endpoint
         user = password = None
         ingest_cfg = s.ingest
+        if ingest_cfg.mqtt.client_id is None:
+            mqtt_cfg = replace(ingest_cfg.mqtt, client_id=default_client_id(s.store))
+            ingest_cfg = replace(ingest_cfg, mqtt=mqtt_cfg)
         if s.mqtt:
             _, _, user, password = parse_mqtt_url(s.mqtt)
         else:

@@ -11,7 +11,9 @@ with the file and the key at startup instead of surfacing as a quiet misroute.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -31,6 +33,7 @@ __all__ = [
     "PayloadConfig",
     "Settings",
     "TopicRule",
+    "default_client_id",
     "load_ingest_config",
     "parse_mqtt_url",
     "store_uri",
@@ -64,7 +67,9 @@ class TopicRule:
 
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
-    client_id: str = "graphtwin-ingest"
+    # None: "graphtwin-<host>-<hash of the store URI>", stable across restarts of one
+    # server (so its persistent session is found again), distinct between servers.
+    client_id: str | None = None
     protocol: str = "5"  # "5" or "3.1.1"; the embedded broker speaks 3.1.1 only
     qos: int = 1
     keepalive: int = 30
@@ -140,6 +145,11 @@ class Settings:
             neo4j_password=env.get("GRAPHTWIN_NEO4J_PASSWORD") or None,
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def default_client_id(store: str) -> str:
+    digest = hashlib.sha1(store_uri(store).encode()).hexdigest()[:8]
+    return f"graphtwin-{socket.gethostname()[:32]}-{digest}"
 
 
 def store_uri(store: str) -> str:

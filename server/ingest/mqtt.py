@@ -53,7 +53,7 @@ class MqttSource:
         self.v5 = config.protocol == "5"
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=config.client_id,
+            client_id=config.client_id or "graphtwin-ingest",
             protocol=mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311,
             clean_session=None if self.v5 else False,
         )

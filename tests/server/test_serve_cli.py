@@ -188,3 +188,11 @@ def test_embedded_broker_port_in_use_is_reported(tmp_path: Path) -> None:
     assert run.returncode != 0
     assert f"embedded MQTT broker cannot listen on 127.0.0.1:{port}" in run.stderr
     assert "use --mqtt-port or --mqtt" in run.stderr
+
+
+def test_default_client_id_is_stable_per_store_and_distinct_between_stores() -> None:
+    from server.config import default_client_id
+
+    assert default_client_id("/data/a") == default_client_id("embedded:/data/a")
+    assert default_client_id("/data/a") != default_client_id("/data/b")
+    assert default_client_id("bolt://db:7687").startswith("graphtwin-")
