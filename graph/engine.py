@@ -13,10 +13,10 @@ from __future__ import annotations
 import abc
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from graph import core
+from graph import batch, core
 from graph.base import (
     ChangeEvent,
     ChangeKind,
@@ -34,41 +34,17 @@ from graph.base import (
 )
 from graph.errors import (
     ConflictError,
-    GraphError,
     InUseError,
     NotFoundError,
     ValidationError,
     ValidationProblem,
 )
 from graph.events import EventHub
+from graph.writeset import StaleReadError, WriteSet
 from ontology.model import ModelRegistry
 from ontology.model import Relationship as RelationshipDecl
 
-__all__ = ["StaleReadError", "StoreBase", "WriteSet"]
-
-
-@dataclass(slots=True)
-class WriteSet:
-    """Everything one operation changes, committed by the backend in one transaction."""
-
-    twins: list[Twin] = field(default_factory=list)  # new, or model changed: full write
-    twin_updates: list[Twin] = field(default_factory=list)  # same model: properties only
-    # Replaced twins whose model changed: their old model (Neo4j drops its labels).
-    previous_models: dict[str, str] = field(default_factory=dict)
-    twin_deletes: list[str] = field(default_factory=list)  # relationships go with them
-    rels: list[Relationship] = field(default_factory=list)
-    rel_deletes: list[Relationship] = field(default_factory=list)
-    models: list[ModelInfo] = field(default_factory=list)
-    model_deletes: list[str] = field(default_factory=list)
-    # The ETag each replaced or updated twin had when read: a backend shared with other
-    # processes (Neo4j) writes only if it still matches, else raises StaleReadError.
-    expected_etags: dict[str, str] = field(default_factory=dict)
-    # Set by the ingestion path only: the names each twin update changed.
-    changed_names: dict[str, set[str]] = field(default_factory=dict)
-
-
-class StaleReadError(Exception):
-    """A backend's cached twin no longer matched the store; the engine reads again."""
+__all__ = ["StaleReadError", "StoreBase", "WriteSet"]  # the last two from graph.writeset
 
 
 class StoreBase(TwinGraph):
@@ -524,7 +500,7 @@ class StoreBase(TwinGraph):
     def list_incoming(self, target: str, name: str | None = None) -> list[Relationship]:
         return self._read_in(target, name)
 
-    # ------------------------------------------------------------ batches
+    # ------------------------------------------------------------ batches (graph.batch)
     def upsert_batch(
         self,
         twins: Sequence[TwinUpsert] = (),
@@ -532,160 +508,13 @@ class StoreBase(TwinGraph):
         *,
         source: WriteSource = "import",
     ) -> list[ItemResult]:
-        results: list[ItemResult] = []
-        with self._write_lock:
-            now = core.now_rfc3339()
-            ws, events = WriteSet(), []
-            olds = self._read_twins([t.id for t in twins]) if twins else {}
-            models: dict[str, str] = {}  # twins as they will be after this batch
-            for up in twins:
-                try:
-                    old = olds.get(up.id)
-                    props = core.user_properties(up.properties)
-                    self._check_new_twin(up.id, up.model, props, old, source)
-                    twin = self._build_twin(up.id, up.model, props, old, source, now)
-                except GraphError as exc:
-                    results.append(ItemResult(up.id, False, exc))
-                    continue
-                self._add_twin(ws, old, twin)
-                olds[up.id] = twin
-                models[up.id] = up.model
-                if self._hub.active:
-                    events.append(self._twin_event(old, twin, now))
-                results.append(ItemResult(up.id, True))
-            if relationships:
-                wanted = {r.source for r in relationships} | {r.target for r in relationships}
-                models.update(self._twin_models(wanted - models.keys()))
-                old_rels = self._read_rels([(r.source, r.id) for r in relationships])
-                added: dict[tuple[str, str], int] = {}
-                counts: dict[tuple[str, str], int] = {}
-
-                def out_count(src: str, name: str) -> int:
-                    if (src, name) not in counts:
-                        counts[(src, name)] = len(self._read_out(src, name))
-                    return counts[(src, name)] + added.get((src, name), 0)
-
-                for rup in relationships:
-                    key = f"{rup.source}/{rup.id}"
-                    try:
-                        old_rel = old_rels.get((rup.source, rup.id))
-                        if old_rel is not None and old_rel.target != rup.target:
-                            raise ConflictError(
-                                f"relationship {rup.id!r} exists with target {old_rel.target!r}"
-                            )
-                        self._check_rel(rup, models, old_rel, out_count)
-                    except GraphError as exc:
-                        results.append(ItemResult(key, False, exc))
-                        continue
-                    rel = Relationship(
-                        rup.id,
-                        rup.source,
-                        rup.target,
-                        rup.name,
-                        dict(rup.properties),
-                        core.new_etag(),
-                    )
-                    if old_rel is None:
-                        added[(rup.source, rup.name)] = added.get((rup.source, rup.name), 0) + 1
-                    old_rels[(rup.source, rup.id)] = rel
-                    ws.rels.append(rel)
-                    if self._hub.active:
-                        kind: ChangeKind = (
-                            "relationship.created" if old_rel is None else "relationship.updated"
-                        )
-                        events.append(
-                            self._rel_event(
-                                kind, rel, now, old=old_rel.properties if old_rel else None
-                            )
-                        )
-                    results.append(ItemResult(key, True))
-            if ws.twins or ws.twin_updates or ws.rels:
-                try:
-                    self._commit_and_publish(ws, events)
-                except GraphError as exc:
-                    return [ItemResult(r.key, False, r.error or exc) for r in results]
-        return results
+        return batch.upsert_batch(self, twins, relationships, source=source)
 
     def apply_property_updates(self, updates: Sequence[PropertyUpdate]) -> list[ItemResult]:
         """Newest timestamp wins per property; one commit for the whole batch."""
-        ids = list({u.twin_id: None for u in updates})
-        with self._write_lock:
-            try:
-                return self._apply_updates(updates, self._read_twins_for_update(ids))
-            except StaleReadError:  # a cached twin changed behind our back: read afresh, once
-                pass
-            try:
-                return self._apply_updates(updates, self._read_twins(ids))
-            except StaleReadError as exc:  # another process keeps writing these twins
-                err = ConflictError(f"twins changed while being updated: {exc}")
-                return [ItemResult(u.twin_id, False, err) for u in updates]
+        return batch.apply_property_updates(self, updates)
 
     def _read_twins_for_update(self, twin_ids: Sequence[str]) -> dict[str, Twin]:
         """Twins for the ingestion path; a backend may serve them from a cache, and then
         raise ``StaleReadError`` from ``_commit`` when ``WriteSet.expected_etags`` do not match."""
         return self._read_twins(twin_ids)
-
-    def _apply_updates(
-        self, updates: Sequence[PropertyUpdate], current: dict[str, Twin]
-    ) -> list[ItemResult]:
-        results: list[ItemResult] = []
-        ws = WriteSet()
-        changed: dict[str, Twin] = {}
-        events: list[ChangeEvent] = []
-        registry, emit = self._registry, self._hub.active
-        for up in updates:
-            twin = changed.get(up.twin_id) or current.get(up.twin_id)
-            if twin is None:
-                missing = NotFoundError(f"twin {up.twin_id!r} does not exist")
-                results.append(ItemResult(up.twin_id, False, missing))
-                continue
-            try:
-                ts = core.normalize_timestamp(up.timestamp)
-            except (ValueError, TypeError) as exc:
-                err = ValidationError(
-                    f"bad timestamp {up.timestamp!r}: {exc}",
-                    [ValidationProblem("/timestamp", str(exc), "INVALID_TIMESTAMP")],
-                )
-                results.append(ItemResult(up.twin_id, False, err))
-                continue
-            problems = core.validate_telemetry(registry, twin.model, up.values)
-            if problems:
-                try:
-                    core.raise_problems(f"update of twin {up.twin_id!r}", problems)
-                except ValidationError as exc:
-                    results.append(ItemResult(up.twin_id, False, exc))
-                continue
-            meta = twin.metadata
-            newer = {
-                k: v for k, v in up.values.items() if k not in meta or meta[k].last_update_time < ts
-            }
-            if newer:
-                stamp = PropertyMeta(ts, up.source)
-                new_meta = {**meta, **dict.fromkeys(newer, stamp)}
-                twin = Twin(
-                    twin.id, twin.model, {**twin.properties, **newer}, core.new_etag(), new_meta
-                )
-                if twin.id not in changed:
-                    ws.expected_etags[twin.id] = current[twin.id].etag
-                changed[twin.id] = twin
-                ws.changed_names.setdefault(twin.id, set()).update(newer)
-                if emit:
-                    old_props = current[twin.id].properties
-                    patch = [
-                        {"op": "replace" if k in old_props else "add", "path": f"/{k}", "value": v}
-                        for k, v in newer.items()
-                    ]
-                    events.append(
-                        self._event(
-                            "twin.updated", twin.id, ts, model=twin.model, patch=patch, data=twin
-                        )
-                    )
-            results.append(ItemResult(up.twin_id, True))
-        if changed:
-            ws.twin_updates = list(changed.values())
-            try:
-                self._commit(ws)  # StaleReadError goes up: apply_property_updates reads again
-            except GraphError as exc:
-                return [ItemResult(r.key, False, r.error or exc) for r in results]
-            self._hub.publish(events)
-        return results

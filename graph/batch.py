@@ -1,0 +1,201 @@
+"""Batch writes: upsert of many twins and relationships, and ingestion's property updates.
+
+Functions over a :class:`graph.engine.StoreBase` (its methods delegate here), kept
+apart because they are the throughput paths: each batch is validated item by item,
+gives one result per item, and is committed as one write set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from graph import core
+from graph.base import (
+    ChangeEvent,
+    ChangeKind,
+    ItemResult,
+    PropertyMeta,
+    PropertyUpdate,
+    Relationship,
+    RelationshipUpsert,
+    Twin,
+    TwinUpsert,
+    WriteSource,
+)
+from graph.errors import (
+    ConflictError,
+    GraphError,
+    NotFoundError,
+    ValidationError,
+    ValidationProblem,
+)
+from graph.writeset import StaleReadError, WriteSet
+
+if TYPE_CHECKING:
+    from graph.engine import StoreBase
+
+__all__ = ["apply_property_updates", "upsert_batch"]
+
+
+def upsert_batch(
+    store: StoreBase,
+    twins: Sequence[TwinUpsert] = (),
+    relationships: Sequence[RelationshipUpsert] = (),
+    *,
+    source: WriteSource = "import",
+) -> list[ItemResult]:
+    results: list[ItemResult] = []
+    with store._write_lock:
+        now = core.now_rfc3339()
+        ws, events = WriteSet(), []
+        olds = store._read_twins([t.id for t in twins]) if twins else {}
+        models: dict[str, str] = {}  # twins as they will be after this batch
+        for up in twins:
+            try:
+                old = olds.get(up.id)
+                props = core.user_properties(up.properties)
+                store._check_new_twin(up.id, up.model, props, old, source)
+                twin = store._build_twin(up.id, up.model, props, old, source, now)
+            except GraphError as exc:
+                results.append(ItemResult(up.id, False, exc))
+                continue
+            store._add_twin(ws, old, twin)
+            olds[up.id] = twin
+            models[up.id] = up.model
+            if store._hub.active:
+                events.append(store._twin_event(old, twin, now))
+            results.append(ItemResult(up.id, True))
+        if relationships:
+            wanted = {r.source for r in relationships} | {r.target for r in relationships}
+            models.update(store._twin_models(wanted - models.keys()))
+            old_rels = store._read_rels([(r.source, r.id) for r in relationships])
+            added: dict[tuple[str, str], int] = {}
+            counts: dict[tuple[str, str], int] = {}
+
+            def out_count(src: str, name: str) -> int:
+                if (src, name) not in counts:
+                    counts[(src, name)] = len(store._read_out(src, name))
+                return counts[(src, name)] + added.get((src, name), 0)
+
+            for rup in relationships:
+                key = f"{rup.source}/{rup.id}"
+                try:
+                    old_rel = old_rels.get((rup.source, rup.id))
+                    if old_rel is not None and old_rel.target != rup.target:
+                        raise ConflictError(
+                            f"relationship {rup.id!r} exists with target {old_rel.target!r}"
+                        )
+                    store._check_rel(rup, models, old_rel, out_count)
+                except GraphError as exc:
+                    results.append(ItemResult(key, False, exc))
+                    continue
+                rel = Relationship(
+                    rup.id,
+                    rup.source,
+                    rup.target,
+                    rup.name,
+                    dict(rup.properties),
+                    core.new_etag(),
+                )
+                if old_rel is None:
+                    added[(rup.source, rup.name)] = added.get((rup.source, rup.name), 0) + 1
+                old_rels[(rup.source, rup.id)] = rel
+                ws.rels.append(rel)
+                if store._hub.active:
+                    kind: ChangeKind = (
+                        "relationship.created" if old_rel is None else "relationship.updated"
+                    )
+                    events.append(
+                        store._rel_event(
+                            kind, rel, now, old=old_rel.properties if old_rel else None
+                        )
+                    )
+                results.append(ItemResult(key, True))
+        if ws.twins or ws.twin_updates or ws.rels:
+            try:
+                store._commit_and_publish(ws, events)
+            except GraphError as exc:
+                return [ItemResult(r.key, False, r.error or exc) for r in results]
+    return results
+
+
+def apply_property_updates(store: StoreBase, updates: Sequence[PropertyUpdate]) -> list[ItemResult]:
+    """Newest timestamp wins per property; one commit for the whole batch."""
+    ids = list({u.twin_id: None for u in updates})
+    with store._write_lock:
+        try:
+            return _apply_updates(store, updates, store._read_twins_for_update(ids))
+        except StaleReadError:  # a cached twin changed behind our back: read afresh, once
+            pass
+        try:
+            return _apply_updates(store, updates, store._read_twins(ids))
+        except StaleReadError as exc:  # another process keeps writing these twins
+            err = ConflictError(f"twins changed while being updated: {exc}")
+            return [ItemResult(u.twin_id, False, err) for u in updates]
+
+
+def _apply_updates(
+    store: StoreBase, updates: Sequence[PropertyUpdate], current: dict[str, Twin]
+) -> list[ItemResult]:
+    results: list[ItemResult] = []
+    ws = WriteSet()
+    changed: dict[str, Twin] = {}
+    events: list[ChangeEvent] = []
+    registry, emit = store._registry, store._hub.active
+    for up in updates:
+        twin = changed.get(up.twin_id) or current.get(up.twin_id)
+        if twin is None:
+            missing = NotFoundError(f"twin {up.twin_id!r} does not exist")
+            results.append(ItemResult(up.twin_id, False, missing))
+            continue
+        try:
+            ts = core.normalize_timestamp(up.timestamp)
+        except (ValueError, TypeError) as exc:
+            err = ValidationError(
+                f"bad timestamp {up.timestamp!r}: {exc}",
+                [ValidationProblem("/timestamp", str(exc), "INVALID_TIMESTAMP")],
+            )
+            results.append(ItemResult(up.twin_id, False, err))
+            continue
+        problems = core.validate_telemetry(registry, twin.model, up.values)
+        if problems:
+            try:
+                core.raise_problems(f"update of twin {up.twin_id!r}", problems)
+            except ValidationError as exc:
+                results.append(ItemResult(up.twin_id, False, exc))
+            continue
+        meta = twin.metadata
+        newer = {
+            k: v for k, v in up.values.items() if k not in meta or meta[k].last_update_time < ts
+        }
+        if newer:
+            stamp = PropertyMeta(ts, up.source)
+            new_meta = {**meta, **dict.fromkeys(newer, stamp)}
+            twin = Twin(
+                twin.id, twin.model, {**twin.properties, **newer}, core.new_etag(), new_meta
+            )
+            if twin.id not in changed:
+                ws.expected_etags[twin.id] = current[twin.id].etag
+            changed[twin.id] = twin
+            ws.changed_names.setdefault(twin.id, set()).update(newer)
+            if emit:
+                old_props = current[twin.id].properties
+                patch = [
+                    {"op": "replace" if k in old_props else "add", "path": f"/{k}", "value": v}
+                    for k, v in newer.items()
+                ]
+                events.append(
+                    store._event(
+                        "twin.updated", twin.id, ts, model=twin.model, patch=patch, data=twin
+                    )
+                )
+        results.append(ItemResult(up.twin_id, True))
+    if changed:
+        ws.twin_updates = list(changed.values())
+        try:
+            store._commit(ws)  # StaleReadError goes up: apply_property_updates reads again
+        except GraphError as exc:
+            return [ItemResult(r.key, False, r.error or exc) for r in results]
+        store._hub.publish(events)
+    return results
