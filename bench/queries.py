@@ -12,9 +12,11 @@ question, p50/p99 over ``--iterations`` random targets of:
   TestClient, whose thread hand-off alone costs a few ms on a loaded machine);
 - ``graphql``: the same operation through the schema's ``execute`` (parsing,
   validation, limits, resolvers, serialisable result), without the HTTP client;
-- ``direct``: the same question asked directly and materialised the same way:
-  on the embedded store, a breadth-first walk over the networkx graph plus
-  ``get_twins``; on Neo4j, one hand-written Cypher query through the driver;
+- ``direct``: the same question asked directly, returning what the GraphQL query
+  selects (ids, depths and models for the walks; whole twin documents where
+  properties are selected): on the embedded store, a breadth-first walk over the
+  networkx graph (plus ``get_twins`` for documents); on Neo4j, one hand-written
+  Cypher query through the driver;
 - the ratio graphql p50 / direct p50 (target: at most 1.5), and http p50 / direct p50.
 """
 
@@ -165,10 +167,13 @@ def nx_bfs(g: Any, start: str, down: bool = True) -> list[tuple[str, int]]:
 
 
 def direct_embedded(store: Any) -> dict[str, Callable[[str], Any]]:
+    # Each direct answer carries what the GraphQL query selects: ids, depths and
+    # models for the walks (read from the graph), whole documents where properties
+    # are asked for (``get_twins``).
     def descendants(bid: str) -> Any:
         with store.read_view() as g:
-            found = nx_bfs(g, bid)
-        return store.get_twins([t for t, _ in found])
+            nodes = g.nodes
+            return [(t, d, nodes[t]["model"]) for t, d in nx_bfs(g, bid)]
 
     def warm_rooms(bid: str) -> Any:
         with store.read_view() as g:
@@ -184,8 +189,8 @@ def direct_embedded(store: Any) -> dict[str, Callable[[str], Any]]:
 
     def ancestors(sid: str) -> Any:
         with store.read_view() as g:
-            found = nx_bfs(g, sid, down=False)
-        return store.get_twins([t for t, _ in found])
+            nodes = g.nodes
+            return [(t, d, nodes[t]["model"]) for t, d in nx_bfs(g, sid, down=False)]
 
     def search(_: str) -> Any:
         with store.read_view() as g:
@@ -210,15 +215,18 @@ def direct_neo4j(uri: str) -> dict[str, Callable[[str], Any]]:
     # What a Neo4j user would write for this portfolio's two conventions (contains
     # downward, isLocatedIn upward): pruned variable-length expansions.
     return {
-        "descendants": q("MATCH (x:Twin {`$dtId`: $id})-[:contains*0..50]->(s:Twin) "
-                         "WITH DISTINCT s OPTIONAL MATCH (s)<-[:isLocatedIn]-(e:Twin) "
-                         "RETURN s, collect(e) AS located"),
+        "descendants": q("MATCH p = (x:Twin {`$dtId`: $id})-[:contains*0..50]->(s:Twin) "
+                         "WITH DISTINCT s, length(p) AS depth "
+                         "OPTIONAL MATCH (s)<-[:isLocatedIn]-(e:Twin) "
+                         "RETURN s.`$dtId`, s.`$model`, depth, "
+                         "collect([e.`$dtId`, e.`$model`]) AS located"),
         "warm_rooms": q("MATCH (x:Twin {`$dtId`: $id})-[:contains*1..50]->(d:Twin) "
                         "WHERE d.`$model` = $room AND d.temperature > 26 RETURN DISTINCT d",
                         room=ROOM),
         "in_room": q("MATCH (x:Twin {`$dtId`: $id})<-[:isLocatedIn]-(d) RETURN d"),
         "ancestors": q("MATCH (x:Twin {`$dtId`: $id})-[:isLocatedIn*0..1]->(r:Twin)"
-                       "<-[:contains*0..50]-(a:Twin) WHERE a <> x RETURN DISTINCT a"),
+                       "<-[:contains*0..50]-(a:Twin) WHERE a <> x "
+                       "RETURN DISTINCT a.`$dtId`, a.`$model`"),
         "search": q("MATCH (n:Twin) WHERE n.`$model` = $room AND n.temperature >= 29.5 "
                     "RETURN n.`$dtId` AS id ORDER BY id LIMIT 100", room=ROOM),
     }
