@@ -143,6 +143,8 @@ def _apply_updates(
     changed: dict[str, Twin] = {}
     events: list[ChangeEvent] = []
     registry, emit = store._registry, store._hub.active
+    check = core.telemetry_validator()  # looked up once per batch: this loop is the hot path
+    normalize, new_etag = core.normalize_timestamp, core.new_etag
     for up in updates:
         twin = changed.get(up.twin_id) or current.get(up.twin_id)
         if twin is None:
@@ -150,7 +152,7 @@ def _apply_updates(
             results.append(ItemResult(up.twin_id, False, missing))
             continue
         try:
-            ts = core.normalize_timestamp(up.timestamp)
+            ts = normalize(up.timestamp)
         except (ValueError, TypeError) as exc:
             err = ValidationError(
                 f"bad timestamp {up.timestamp!r}: {exc}",
@@ -158,7 +160,7 @@ def _apply_updates(
             )
             results.append(ItemResult(up.twin_id, False, err))
             continue
-        problems = core.validate_telemetry(registry, twin.model, up.values)
+        problems = check(registry, twin.model, up.values)
         if problems:
             try:
                 core.raise_problems(f"update of twin {up.twin_id!r}", problems)
@@ -172,13 +174,15 @@ def _apply_updates(
         if newer:
             stamp = PropertyMeta(ts, up.source)
             new_meta = {**meta, **dict.fromkeys(newer, stamp)}
-            twin = Twin(
-                twin.id, twin.model, {**twin.properties, **newer}, core.new_etag(), new_meta
-            )
+            twin = Twin(twin.id, twin.model, {**twin.properties, **newer}, new_etag(), new_meta)
             if twin.id not in changed:
                 ws.expected_etags[twin.id] = current[twin.id].etag
             changed[twin.id] = twin
-            ws.changed_names.setdefault(twin.id, set()).update(newer)
+            names = ws.changed_names.get(twin.id)
+            if names is None:
+                ws.changed_names[twin.id] = set(newer)
+            else:
+                names.update(newer)
             if emit:
                 old_props = current[twin.id].properties
                 patch = [

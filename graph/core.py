@@ -36,16 +36,15 @@ __all__ = [
     "check_if_match",
     "check_write_access",
     "diff_patch",
-    "dumps",
     "new_etag",
     "normalize_timestamp",
     "now_rfc3339",
     "parse_model_batch",
     "patch_top_names",
     "raise_problems",
+    "telemetry_validator",
     "user_properties",
     "validate_relationship",
-    "validate_telemetry",
     "validate_twin",
 ]
 
@@ -56,11 +55,6 @@ def user_properties(document: Mapping[str, Any]) -> dict[str, Any]:
     Clients often send whole Azure-style documents; DTDL names cannot start with ``$``.
     """
     return {k: v for k, v in document.items() if not k.startswith("$")}
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON text (orjson, keys in insertion order)."""
-    return orjson.dumps(value).decode()
 
 
 # ------------------------------------------------------------------ time and etags
@@ -211,8 +205,9 @@ def validate_twin(registry: ModelRegistry, model: str, props: Mapping[str, Any])
     raise_problems(f"twin does not conform to {model}", errors)
 
 
-def validate_telemetry(registry: ModelRegistry, model: str, values: Mapping[str, Any]) -> list[Any]:
-    return list(_instance().validate_telemetry(registry, model, values))
+def telemetry_validator() -> Any:
+    """``ontology.instance.validate_telemetry``: (registry, model, values) -> list of errors."""
+    return _instance().validate_telemetry
 
 
 def validate_relationship(
