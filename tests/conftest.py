@@ -11,8 +11,9 @@ Fixtures (request them by name in any test under tests/):
 ``neo4j_clean`` (function)
     The same URI after deleting all nodes, relationships, constraints and indexes.
 ``neo4j_server`` (function)
-    A handle (``.uri``, ``.port``, ``.stop()``, ``.start()``) for outage tests: stop
-    and start keep the port and the data. It is the session server (a private one when
+    A handle (``.uri``, ``.port``, ``.stop()``, ``.start()``) for outage tests, its
+    database wiped like ``neo4j_clean``; stop and start keep the port and the data.
+    It is the session server (a private one when
     ``$GRAPHTWIN_TEST_NEO4J_URI`` points elsewhere) and is started again after the
     test if the test left it stopped.
 ``mqtt_url`` (session)
@@ -161,6 +162,7 @@ def neo4j_server(_neo4j_servers: _Neo4jPool) -> Iterator[Neo4jTestServer]:
     # With an external URI we cannot stop that server, so outage tests get their own.
     name = "outage" if os.environ.get("GRAPHTWIN_TEST_NEO4J_URI") else "session"
     server = _neo4j_servers.get(name)
+    wipe_neo4j(server.uri)
     yield server
     if not server.is_running:  # the next test expects a live server
         _start_or_fail(server)
