@@ -49,11 +49,19 @@ __all__ = [
 ]
 
 
-def user_properties(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A twin document without system keys (``$dtId``, ``$metadata``...): what is stored.
+def user_properties(document: Any, what: str = "twin") -> dict[str, Any]:
+    """A document's properties without system keys (``$dtId``, ``$metadata``...): what is
+    stored; ``ValidationError`` unless it is a JSON object.
 
     Clients often send whole Azure-style documents; DTDL names cannot start with ``$``.
     """
+    if document is None and what != "twin":
+        return {}
+    if not isinstance(document, Mapping) or not all(isinstance(k, str) for k in document):
+        raise ValidationError(
+            f"the properties of a {what} must be a JSON object, not {type(document).__name__}",
+            [ValidationProblem("", "expected an object with string keys", "WRONG_TYPE")],
+        )
     return {k: v for k, v in document.items() if not k.startswith("$")}
 
 

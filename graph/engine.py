@@ -381,7 +381,8 @@ class StoreBase(TwinGraph):
         old: Relationship | None,
         out_count: Callable[[str, str], int],
     ) -> None:
-        if not up.id:
+        core.user_properties(up.properties, "relationship")
+        if not up.id or not isinstance(up.id, str):
             raise ValidationError(
                 "relationship id must be a non-empty string",
                 [ValidationProblem("/$relationshipId", "empty id")],
@@ -429,7 +430,7 @@ class StoreBase(TwinGraph):
         replace: bool = False,
         if_match: str | None = None,
     ) -> Relationship:
-        up = RelationshipUpsert(source, rel_id, name, target, dict(properties or {}))
+        up = RelationshipUpsert(source, rel_id, name, target, properties or {})
         with self._write_lock:
             old = self._read_rels([(source, rel_id)]).get((source, rel_id))
             if old is not None and not replace and if_match is None:
