@@ -265,6 +265,10 @@ def parse_model_batch(
     """Parse and resolve a batch against ``registry`` as one unit: all of it, or ``ModelError``."""
     import ontology
 
+    if not isinstance(documents, Sequence) or isinstance(documents, (str, bytes)):
+        raise ModelError(
+            f"a model batch is a list of DTDL documents, not {type(documents).__name__}"
+        )
     for doc in documents:  # checked first: a clearer error than the parser's redefinition
         for element in doc if isinstance(doc, list) else [doc]:
             dtmi = element.get("@id") if isinstance(element, Mapping) else None

@@ -59,3 +59,10 @@ def test_odd_relationship_properties(loaded: TwinGraph, props: Any) -> None:
 def test_odd_ids(loaded: TwinGraph, ident: Any) -> None:
     with pytest.raises(GraphError):
         loaded.create_twin(ident, ROOM, {})
+
+
+@pytest.mark.parametrize("docs", [None, "text", 5, ["not json"], [None], [[1]], [{}]])
+def test_odd_model_batches(store: TwinGraph, docs: Any) -> None:
+    with pytest.raises(GraphError):
+        store.add_models(docs)
+    assert store.list_models() == []
