@@ -23,6 +23,12 @@ __all__ = ["export_ndjson", "import_ndjson"]
 _BATCH = 5000
 
 
+def _ids_of(document: Any) -> set[Any]:
+    """The ``@id``s a DTDL document defines at top level (an object or an array of them)."""
+    elements = document if isinstance(document, list) else [document]
+    return {e.get("@id") for e in elements if isinstance(e, dict)}
+
+
 def export_ndjson(graph: TwinGraph, out: IO[bytes]) -> int:
     """Write every model, twin and relationship; returns the number of lines."""
     lines = 0
@@ -92,7 +98,8 @@ def import_ndjson(graph: TwinGraph, lines: Iterable[bytes | str]) -> list[ItemRe
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise GraphError(f"NDJSON line {number}: {exc}") from exc
     known = {m.id for m in graph.list_models()}
-    new_models = [d for d in models if d.get("@id") not in known]
+    # Models already in the store are skipped, so a restore can be run again.
+    new_models = [d for d in models if not _ids_of(d) or not _ids_of(d) <= known]
     if new_models:
         graph.add_models(new_models)
     results: list[ItemResult] = []
