@@ -86,8 +86,7 @@ class Search(Operation[Page]):
 
     def embedded(self, g: Any, ctx: QueryContext) -> Page:
         offset = decode_cursor(self.after)
-        match = self.filter.matcher(ctx.registry)
-        found = [(t, a) for t, a in g._node.items() if match(t, a)]  # attribute dicts, no view
+        found = self.filter.select(g._node.items(), ctx.registry)  # attribute dicts, no view
         found.sort(key=lambda item: item[0])
         if self.sort is not None:
             prop = self.sort

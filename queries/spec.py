@@ -241,6 +241,20 @@ class TwinFilter:
 
         return match
 
+    def select(self, items: Iterable[tuple[str, Mapping[str, Any]]],
+               registry: ModelRegistry) -> list[tuple[str, Mapping[str, Any]]]:
+        """The ``(twin id, node attributes)`` pairs that pass, for a scan of the whole
+        graph: one tight pass per condition, the cheapest (model) first."""
+        models = self.models(registry)
+        if models is not None:
+            items = [(t, a) for t, a in items if a[NX_MODEL] in models]
+        if self.id_prefix:
+            prefix = self.id_prefix
+            items = [(t, a) for t, a in items if t.startswith(prefix)]
+        for p in self.where:
+            items = [(t, a) for t, a in items if p.test(a[NX_PROPS])]
+        return list(items)
+
     def cypher(self, var: str, q: CypherBuilder, registry: ModelRegistry) -> list[str]:
         """Conditions on node variable ``var`` (to be AND-ed)."""
         conds: list[str] = []
