@@ -29,9 +29,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ontology.model import ModelRegistry
+
+if TYPE_CHECKING:
+    from graph.deadletters import DeadLetterLog
 
 __all__ = [
     "ChangeEvent",
@@ -290,6 +293,12 @@ class TwinGraph(abc.ABC):
         Callbacks run on the committing thread after commit; they must be quick
         and must not write to the store (hand off to a queue instead).
         """
+
+    # ----------------------------------------------------------- dead letters
+    @property
+    def dead_letters(self) -> DeadLetterLog:
+        """Messages ingestion refused, kept in the store, bounded (``graph.deadletters``)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no dead letters")
 
     # -------------------------------------------------------------- lifecycle
     @abc.abstractmethod

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import networkx as nx
 
 from graph.base import Relationship, Twin
+from graph.deadletters import SqliteDeadLetterLog
 from graph.embedded.journal import Journal
 from graph.engine import StoreBase, WriteSet
 from graph.layout import NX_ETAG, NX_META, NX_MODEL, NX_NAME, NX_PROPS
@@ -38,6 +39,8 @@ class EmbeddedGraph(StoreBase):
         self.directory = Path(directory)
         super().__init__(uri or f"embedded:{self.directory}")
         self._journal = Journal(self.directory, sync)
+        self._dead_letters: SqliteDeadLetterLog | None = None
+        self._dead_letters_lock = threading.Lock()
         self._graph = nx.MultiDiGraph()
         self._rel_targets: dict[tuple[str, str], str] = {}  # (source, rel id) -> target
         self._mem_lock = (
@@ -184,5 +187,14 @@ class EmbeddedGraph(StoreBase):
             "models": len(self._models),
         }
 
+    @property
+    def dead_letters(self) -> SqliteDeadLetterLog:
+        with self._dead_letters_lock:  # opened on first use: most stores never need it
+            if self._dead_letters is None:
+                self._dead_letters = SqliteDeadLetterLog(self._journal.path)
+            return self._dead_letters
+
     def close(self) -> None:
+        if self._dead_letters is not None:
+            self._dead_letters.close()
         self._journal.close()

@@ -13,6 +13,7 @@ GraphTwin server per database.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as nex
 
 from graph.base import ModelInfo, Relationship, Twin
+from graph.deadletters import Neo4jDeadLetterLog
 from graph.engine import StaleReadError, StoreBase, WriteSet
 from graph.errors import ConflictError, GraphError, NotFoundError, StoreUnavailableError
 from graph.layout import (
@@ -165,6 +167,8 @@ class Neo4jGraph(StoreBase):
         # Only touched under the engine's write lock.
         self._cache: dict[str, Twin] = {}
         self._cache_size = cache_size
+        self._dead_letters: Neo4jDeadLetterLog | None = None
+        self._dead_letters_lock = threading.Lock()
         with _mapped(f"connecting to {address}"):
             self._driver = GraphDatabase.driver(
                 address, auth=auth, max_transaction_retry_time=max_retry_time, **driver_config
@@ -189,6 +193,21 @@ class Neo4jGraph(StoreBase):
     def run_read(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Parameterised Cypher in a read transaction (retried); records as ``record.data()``."""
         return self._read("read query", lambda tx: [r.data() for r in tx.run(cypher, dict(params))])
+
+    def run_write(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Parameterised Cypher in a write transaction (retried); for side data such as
+        dead letters, never for twins (those go through the engine's write sets)."""
+        with _mapped("write query"), self._driver.session(database=self._database) as session:
+            return session.execute_write(
+                lambda tx: [r.data() for r in tx.run(cypher, dict(params))]
+            )
+
+    @property
+    def dead_letters(self) -> Neo4jDeadLetterLog:
+        with self._dead_letters_lock:  # schema created on first use: most stores never need it
+            if self._dead_letters is None:
+                self._dead_letters = Neo4jDeadLetterLog(self.run_read, self.run_write)
+            return self._dead_letters
 
     def _labels(self, model: str) -> list[str]:
         chain = [model, *sorted(self._registry.ancestors(model))]
