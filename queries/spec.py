@@ -14,6 +14,7 @@ fails every predicate but ``exists``, and ``!=`` is false on a missing property.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +142,15 @@ def _compare(a: Any, b: Any, op: str) -> bool:
     return bool(a >= b)
 
 
+# For ``Predicate.compiled``: exact value types per kind (bool is not a number here,
+# as in Cypher), and the comparisons that need no more than the operator.
+_EXACT_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (int, float), "string": (str,), "bool": (bool,),
+}
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+
 _CYPHER_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN",
                "contains": "CONTAINS", "startsWith": "STARTS WITH"}
 
@@ -189,6 +199,23 @@ class Predicate:
             return isinstance(actual, str) and actual.startswith(self.value)
         return _compare(actual, self.value, op)
 
+    def compiled(self) -> Callable[[Mapping[str, Any]], bool]:
+        """``test`` specialised to this predicate: scans call it once per twin, and the
+        common cases (compare with a number, a string or a boolean) need no dispatch."""
+        name, op, value = self.property, self.op, self.value
+        if op == "exists":
+            return lambda props: props.get(name) is not None
+        types = _EXACT_TYPES.get(value_kind(value) or "")
+        cmp = _COMPARE.get(op)
+        if types is None or cmp is None:
+            return self.test
+
+        def test(props: Mapping[str, Any]) -> bool:
+            v = props.get(name)
+            return type(v) in types and bool(cmp(v, value))
+
+        return test
+
     def cypher(self, var: str, q: CypherBuilder) -> str:
         target = f"{var}[{q.param(self.property)}]"
         if self.op == "exists":
@@ -225,7 +252,7 @@ class TwinFilter:
         (searches call it once per twin in the graph, so it avoids every needless step)."""
         models = self.models(registry)
         prefix = self.id_prefix
-        preds = self.where
+        preds = [p.compiled() for p in self.where]
 
         def match(twin_id: str, attrs: Mapping[str, Any]) -> bool:
             if models is not None and attrs[NX_MODEL] not in models:
@@ -234,8 +261,8 @@ class TwinFilter:
                 return False
             if preds:
                 props = attrs[NX_PROPS]
-                for p in preds:
-                    if not p.test(props):
+                for test in preds:
+                    if not test(props):
                         return False
             return True
 
@@ -252,7 +279,8 @@ class TwinFilter:
             prefix = self.id_prefix
             items = [(t, a) for t, a in items if t.startswith(prefix)]
         for p in self.where:
-            items = [(t, a) for t, a in items if p.test(a[NX_PROPS])]
+            test = p.compiled()
+            items = [(t, a) for t, a in items if test(a[NX_PROPS])]
         return list(items)
 
     def cypher(self, var: str, q: CypherBuilder, registry: ModelRegistry) -> list[str]:
