@@ -217,10 +217,15 @@ def cypher_require(run_read: RunRead, twin_id: str) -> None:
         raise NotFoundError(f"twin {twin_id!r} does not exist")
 
 
-def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step],
-                     max_hops: int, models: dict[str, str] | None = None) -> dict[str, int]:
-    """Breadth-first shortest distances from ``start`` (excluded), one query per level;
-    fills ``models`` (twin id -> model) on the way when given.
+def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_hops: int,
+                     models: dict[str, str] | None = None,
+                     passing: tuple[TwinFilter, QueryContext, set[str]] | None = None,
+                     ) -> dict[str, int]:
+    """Breadth-first shortest distances from ``start`` (excluded), one query per level.
+
+    On the way, fills ``models`` (twin id -> model) and, given ``passing`` =
+    (filter, context, set), adds to the set the reached twins that pass the
+    filter: each level's query evaluates it, so no further query is needed.
 
     Neo4j prunes a variable-length expansion to a breadth-first search only for
     simple single-direction patterns; a mixed-direction walk written as one
@@ -230,10 +235,14 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step],
     """
     q = CypherBuilder()
     hop, cond = cypher_hop(steps, q, "r", "n")
+    ok = "true"
+    if passing is not None:
+        flt, ctx, passed = passing
+        ok = " AND ".join(flt.cypher("m", q, ctx.registry)) or "true"
     text = (
         f"UNWIND $frontier AS fid MATCH (n:{TWIN_LABEL} {{{NODE_ID}: fid}})"
         f"{hop}(m:{TWIN_LABEL}) {where_clause([cond] if cond else [])}\n"
-        f"RETURN DISTINCT m.{NODE_ID} AS id, m.`{N_MODEL}` AS model"
+        f"RETURN DISTINCT m.{NODE_ID} AS id, m.`{N_MODEL}` AS model, ({ok}) AS ok"
     )
     dist = {start: 0}
     frontier = [start]
@@ -249,6 +258,8 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step],
             dist[r["id"]] = depth
             if models is not None:
                 models[r["id"]] = r["model"]
+            if passing is not None and r["ok"]:
+                passed.add(r["id"])
     if max_hops == 0:
         cypher_require(run_read, start)
     del dist[start]
@@ -356,12 +367,17 @@ class Reach(Operation[list[Reached]]):
 
     def run_cypher(self, run_read: RunRead, ctx: QueryContext) -> list[Reached]:
         models: dict[str, str] = {}
-        dist = cypher_distances(run_read, self.twin_id, self.steps, self.hi(ctx), models)
+        passed: set[str] = set()
+        filtered = not self.filter.is_empty
+        dist = cypher_distances(run_read, self.twin_id, self.steps, self.hi(ctx), models,
+                                (self.filter, ctx, passed) if filtered else None)
         if self.min_hops == 0:
             dist[self.twin_id] = 0
+            if filtered:
+                passed.update(cypher_matching(run_read, [self.twin_id], self.filter, ctx))
         found = {t: d for t, d in dist.items() if d >= self.min_hops}
-        if not self.filter.is_empty and found:
-            found = {t: found[t] for t in cypher_matching(run_read, found, self.filter, ctx)}
+        if filtered:
+            found = {t: d for t, d in found.items() if t in passed}
         return [Reached(d, t, models.get(t)) for d, t in sorted((d, t) for t, d in found.items())]
 
 
