@@ -49,7 +49,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from graph import TwinGraph, TwinUpsert, open_graph
 from server.config import BatchConfig, IngestConfig, MqttConfig
-from server.ingest import DeadLetterStore, IngestService, Reading
+from server.ingest import IngestService, Reading
 from server.metrics import IngestMetrics
 
 MODEL = "dtmi:bench:ingest:Sensor;1"
@@ -200,7 +200,6 @@ def bench_store(
     workdir: Path,
 ) -> Result:
     metrics = IngestMetrics()
-    deadletters = DeadLetterStore(workdir / f"dl-{uuid.uuid4().hex[:6]}.sqlite")
     config = IngestConfig(
         mqtt=MqttConfig(
             client_id=f"bench-{name}-{uuid.uuid4().hex[:6]}",
@@ -210,9 +209,7 @@ def bench_store(
         ),
         batch=BatchConfig(max_size=args.batch, max_delay_ms=args.delay_ms),
     )
-    service = IngestService(
-        store, config, host="127.0.0.1", port=port, metrics=metrics, deadletters=deadletters
-    )
+    service = IngestService(store, config, host="127.0.0.1", port=port, metrics=metrics)
     lags: list[float] = []
     state = {"last": 0.0}
 
@@ -236,7 +233,6 @@ def bench_store(
         time.sleep(0.01)
     pub.join(30)
     service.stop()
-    deadletters.close()
     n = handled()
     if n < args.messages:
         raise SystemExit(f"{name}: only {n} of {args.messages} messages handled in {args.timeout}s")

@@ -25,10 +25,11 @@ from fastapi_offline import FastAPIOffline
 
 import graph
 from graph.base import TwinGraph
+from graph.uri import store_uri_from_arg
 from server.broker import EmbeddedBroker
-from server.config import ConfigError, Settings, default_client_id, parse_mqtt_url, store_uri
+from server.config import ConfigError, Settings, default_client_id, parse_mqtt_url
 from server.health import health_router
-from server.ingest import DeadLetterStore, IngestService
+from server.ingest import IngestService
 from server.metrics import CONTENT_TYPE_LATEST, IngestMetrics
 
 __all__ = ["ServerRuntime", "create_app", "load_model_dir"]
@@ -43,11 +44,6 @@ class ServerRuntime:
         self.settings = settings
         self.store = store
         self.metrics = IngestMetrics()
-        self.deadletters = DeadLetterStore(
-            _deadletter_path(settings),
-            max_records=settings.ingest.deadletters.max_records,
-            excerpt_bytes=settings.ingest.deadletters.excerpt_bytes,
-        )
         self.broker: EmbeddedBroker | None = None
         self.ingest: IngestService | None = None
         self.simulator: Any = None
@@ -84,7 +80,6 @@ class ServerRuntime:
             host=host,
             port=port,
             metrics=self.metrics,
-            deadletters=self.deadletters,
             username=user,
             password=password,
         )
@@ -107,7 +102,6 @@ class ServerRuntime:
             self.simulator.stop if self.simulator is not None else None,
             self.ingest.stop if self.ingest is not None else None,
             self.broker.stop if self.broker is not None else None,
-            self.deadletters.close,
             self.store.close,
         ]
         for step in steps:
@@ -119,22 +113,13 @@ class ServerRuntime:
                 log.exception("shutdown: %s failed", getattr(step, "__qualname__", step))
 
 
-def _deadletter_path(settings: Settings) -> Path:
-    if settings.ingest.deadletters.path:
-        return Path(settings.ingest.deadletters.path)
-    uri = store_uri(settings.store)
-    if uri.startswith("embedded:"):
-        return Path(uri.removeprefix("embedded:")) / "ingest-deadletters.sqlite"
-    return Path(".graphtwin") / "deadletters.sqlite"
-
-
 def open_store(settings: Settings) -> TwinGraph:
     kwargs: dict[str, Any] = {}
     if settings.neo4j_user is not None:
         kwargs["user"] = settings.neo4j_user
     if settings.neo4j_password is not None:
         kwargs["password"] = settings.neo4j_password
-    return graph.open_graph(store_uri(settings.store), **kwargs)
+    return graph.open_graph(store_uri_from_arg(settings.store), **kwargs)
 
 
 def load_model_dir(store: TwinGraph, directory: str | Path) -> int:
@@ -241,10 +226,11 @@ def _operations_router() -> APIRouter:
         reason: str | None = None,
         twin: str | None = None,
         before: int | None = Query(None, description="page backwards: ids below this one"),
+        after: int | None = Query(None, description="only newer: ids above this one"),
     ) -> dict[str, Any]:
-        store: DeadLetterStore = request.app.state.runtime.deadletters
-        items = store.list(limit=limit, reason=reason, twin_id=twin, before_id=before)
-        return {"items": [d.to_json() for d in items], "total": store.count()}
+        log = request.app.state.store.dead_letters
+        items = log.list(limit, after, reason, before=before, twin_id=twin)
+        return {"items": [d.to_json() for d in items], "total": log.count()}
 
     return router
 

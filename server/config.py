@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from graph.uri import store_uri_from_arg
+
 __all__ = [
     "DEFAULT_STORE_DIR",
     "BatchConfig",
@@ -36,7 +38,6 @@ __all__ = [
     "default_client_id",
     "load_ingest_config",
     "parse_mqtt_url",
-    "store_uri",
 ]
 
 DEFAULT_STORE_DIR = "./.graphtwin/store"
@@ -104,7 +105,6 @@ class BatchConfig:
 class DeadLetterConfig:
     max_records: int = 10000
     excerpt_bytes: int = 512
-    path: str | None = None  # SQLite file; default: beside the embedded store
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,25 +148,8 @@ class Settings:
 
 
 def default_client_id(store: str) -> str:
-    digest = hashlib.sha1(store_uri(store).encode()).hexdigest()[:8]
+    digest = hashlib.sha1(store_uri_from_arg(store).encode()).hexdigest()[:8]
     return f"graphtwin-{socket.gethostname()[:32]}-{digest}"
-
-
-def store_uri(store: str) -> str:
-    """``--store`` accepts a directory or a URI; the store opener wants a URI."""
-    if store.startswith(
-        (
-            "neo4j://",
-            "neo4j+s://",
-            "neo4j+ssc://",
-            "bolt://",
-            "bolt+s://",
-            "bolt+ssc://",
-            "embedded:",
-        )
-    ):
-        return store
-    return "embedded:" + str(Path(store).expanduser().resolve())
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from graph.base import ChangeEvent, Subscription, TwinGraph
 from server.config import IngestConfig, TopicRule
-from server.ingest.deadletters import DeadLetter, DeadLetterStore
+from server.ingest.deadletters import DeadLetter, DeadLetterLog
 from server.ingest.decode import DecodeError, Reading, decode_payload
 from server.ingest.mqtt import MqttSource
 from server.ingest.pipeline import Inbound, IngestPipeline
@@ -23,7 +23,7 @@ from server.metrics import IngestMetrics
 __all__ = [
     "DEFAULT_RULES",
     "DeadLetter",
-    "DeadLetterStore",
+    "DeadLetterLog",
     "DecodeError",
     "Inbound",
     "IngestPipeline",
@@ -50,16 +50,18 @@ class IngestService:
         host: str,
         port: int,
         metrics: IngestMetrics,
-        deadletters: DeadLetterStore,
         username: str | None = None,
         password: str | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.metrics = metrics
-        self.deadletters = deadletters
+        # Kept in the store, so every server sharing it sees the same ones; the cap is
+        # the store's, set from this server's ingestion config.
+        self.deadletters: DeadLetterLog = store.dead_letters
+        self.deadletters.max_records = config.deadletters.max_records
         self.router = TopicRouter(self._rules())
-        self.pipeline = IngestPipeline(store, self.router, config, metrics, deadletters)
+        self.pipeline = IngestPipeline(store, self.router, config, metrics)
         self.source = MqttSource(
             host,
             port,

@@ -30,7 +30,7 @@ from graph.base import ItemResult, PropertyUpdate, TwinGraph
 from graph.errors import NotFoundError, StoreUnavailableError, ValidationError
 from ontology.instance import validate_telemetry
 from server.config import IngestConfig
-from server.ingest.deadletters import DeadLetter, DeadLetterStore
+from server.ingest.deadletters import DeadLetter, payload_excerpt
 from server.ingest.decode import DecodeError, Reading, decode_payload
 from server.ingest.topics import TopicRouter
 from server.metrics import IngestMetrics
@@ -109,13 +109,12 @@ class IngestPipeline:
         router: TopicRouter,
         config: IngestConfig,
         metrics: IngestMetrics,
-        deadletters: DeadLetterStore,
     ) -> None:
         self.store = store
         self.router = router
         self.config = config
         self.metrics = metrics
-        self.deadletters = deadletters
+        self.deadletters = store.dead_letters
         self.acknowledger: Acknowledger | None = None
         self._inbox = _Inbox(config.batch.max_pending, config.batch.max_size)
         self._stop = threading.Event()
@@ -218,7 +217,7 @@ class IngestPipeline:
         commit_time = time.time()
 
         if dead:
-            self.deadletters.add_many(dead)
+            self.deadletters.add(dead)
             self.metrics.deadletters.inc(len(dead))
             for d in dead:
                 self.metrics.rejected.labels(d.reason).inc()
@@ -251,7 +250,7 @@ class IngestPipeline:
             except Exception as exc:
                 letter = self._letter(msg, "internal_error", f"{type(exc).__name__}: {exc}", None)
                 try:
-                    self.deadletters.add_many([letter])
+                    self.deadletters.add([letter])
                     self.metrics.deadletters.inc()
                 except Exception:  # e.g. a full disk: say so, and keep the stream moving
                     log.exception("ingestion: cannot record the dead letter for %s", msg.topic)
@@ -423,7 +422,7 @@ class IngestPipeline:
             topic=msg.topic,
             reason=reason,
             detail=detail,
-            payload_excerpt=self.deadletters.excerpt(msg.payload),
+            payload_excerpt=payload_excerpt(msg.payload, self.config.deadletters.excerpt_bytes),
             payload_bytes=len(msg.payload),
             twin_id=twin_id,
             received_at=msg.received,

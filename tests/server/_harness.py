@@ -125,19 +125,18 @@ def seed_machines(store: Any, twin_ids: list[str]) -> None:
 
 class RunningIngest:
     """``with RunningIngest(store, mqtt_url, config) as ing:`` an IngestService with its own
-    dead-letter file and metrics, connected before the block starts."""
+    metrics, connected before the block starts; dead letters go to the store's log
+    (``ing.deadletters`` is ``store.dead_letters``)."""
 
-    def __init__(self, store: Any, mqtt_url: str, config: Any, deadletter_path: Any) -> None:
+    def __init__(self, store: Any, mqtt_url: str, config: Any) -> None:
         from server.config import parse_mqtt_url
-        from server.ingest import DeadLetterStore, IngestService
+        from server.ingest import IngestService
         from server.metrics import IngestMetrics
 
         host, port, _, _ = parse_mqtt_url(mqtt_url)
         self.metrics = IngestMetrics()
-        self.deadletters = DeadLetterStore(deadletter_path)
-        self.service = IngestService(
-            store, config, host=host, port=port, metrics=self.metrics, deadletters=self.deadletters
-        )
+        self.service = IngestService(store, config, host=host, port=port, metrics=self.metrics)
+        self.deadletters = self.service.deadletters
 
     def __enter__(self) -> RunningIngest:
         self.service.start()
@@ -147,7 +146,6 @@ class RunningIngest:
 
     def __exit__(self, *exc: object) -> None:
         self.service.stop()
-        self.deadletters.close()
 
 
 def publish(mqtt_url: str, messages: list[tuple[str, Any]], qos: int = 1) -> None:

@@ -59,7 +59,7 @@ def test_telemetry_and_reported_properties_update_the_twin(
 ) -> None:
     (a,) = _ids(1)
     seed_machines(store, [a])
-    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl.sqlite") as ing:
+    with RunningIngest(store, mqtt_url, _config()) as ing:
         publish(
             mqtt_url,
             [(f"twins/{a}/telemetry", {"temperature": 21.5, "ts": "2026-11-21T10:00:00Z"})],
@@ -87,7 +87,7 @@ def test_configured_topic_mapping(store: TwinGraph, mqtt_url: str, tmp_path: Pat
             kind="properties",
         ),
     )
-    with RunningIngest(store, mqtt_url, _config(rules=rules), tmp_path / "dl.sqlite"):
+    with RunningIngest(store, mqtt_url, _config(rules=rules)):
         publish(
             mqtt_url,
             [
@@ -114,7 +114,7 @@ def test_bad_input_becomes_dead_letters_and_ingestion_goes_on(
         (f"twins/{a}/properties", {"state": "exploded"}),
         (f"twins/{a}/telemetry", {"temperature": 1.0, "pad": "x" * 300}),
     ]
-    with RunningIngest(store, mqtt_url, cfg, tmp_path / "dl.sqlite") as ing:
+    with RunningIngest(store, mqtt_url, cfg) as ing:
         publish(mqtt_url, [*bad, (f"twins/{a}/telemetry", {"temperature": 5.5})])
         wait_until(lambda: _props(store, a) == {"temperature": 5.5})
         letters = wait_until(
@@ -147,15 +147,15 @@ def test_mixed_payload_rejected_whole_unless_configured(
     a, b = _ids(2)
     seed_machines(store, [a, b])
     mixed = {"temperature": 30.0, "seq": "not a number"}
-    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl1.sqlite") as ing:
+    with RunningIngest(store, mqtt_url, _config()) as ing:
         publish(mqtt_url, [(f"twins/{a}/telemetry", mixed), (f"twins/{a}/telemetry", {"seq": 1})])
         wait_until(lambda: _props(store, a) == {"seq": 1})
         assert len(ing.deadletters.list()) == 1
     partial = _config(payload=PayloadConfig(accept_partial=True))
-    with RunningIngest(store, mqtt_url, partial, tmp_path / "dl2.sqlite") as ing:
+    with RunningIngest(store, mqtt_url, partial) as ing:
         publish(mqtt_url, [(f"twins/{b}/telemetry", mixed)])
         wait_until(lambda: _props(store, b) == {"temperature": 30.0})
-        (letter,) = wait_until(ing.deadletters.list)
+        (letter,) = wait_until(lambda: ing.deadletters.list(twin_id=b))
         assert "seq" in letter.detail
 
 
@@ -170,7 +170,7 @@ def test_newest_timestamp_wins_whatever_the_arrival_order(
     messages = [
         (f"twins/{t}/telemetry", {"seq": i, "ts": 1_800_000_000 + i}) for i in order for t in twins
     ]
-    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl.sqlite") as ing:
+    with RunningIngest(store, mqtt_url, _config()) as ing:
         publish(mqtt_url, messages)
         wait_until(lambda: ing.metrics.snapshot()["received"] == len(messages))
         wait_until(lambda: ing.service.pipeline.pending == 0)
@@ -192,7 +192,7 @@ def test_array_of_readings_keeps_the_newest(
     (a,) = _ids(1)
     seed_machines(store, [a])
     readings = [{"temperature": float(i), "ts": 1_800_000_000 + i} for i in (3, 9, 1)]
-    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl.sqlite"):
+    with RunningIngest(store, mqtt_url, _config()):
         publish(mqtt_url, [(f"twins/{a}/telemetry", readings)])
         wait_until(lambda: _props(store, a) == {"temperature": 9.0})
 
@@ -206,8 +206,8 @@ def test_shared_subscription_splits_the_load(
     one = _config(mqtt=MqttConfig(client_id=f"{group}-1", shared_group=group, session_expiry=60))
     two = _config(mqtt=MqttConfig(client_id=f"{group}-2", shared_group=group, session_expiry=60))
     with (
-        RunningIngest(store, mqtt_url, one, tmp_path / "dl1.sqlite") as first,
-        RunningIngest(store, mqtt_url, two, tmp_path / "dl2.sqlite") as second,
+        RunningIngest(store, mqtt_url, one) as first,
+        RunningIngest(store, mqtt_url, two) as second,
     ):
         publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": 1}) for t in twins])
         wait_until(lambda: all(_props(store, t) == {"seq": 1} for t in twins))
@@ -222,7 +222,7 @@ def test_clean_shutdown_applies_everything_received(
     twins = _ids(300)
     seed_machines(store, twins)
     cfg = _config(batch=replace(IngestConfig().batch, max_size=50, max_delay_ms=50))
-    ing = RunningIngest(store, mqtt_url, cfg, tmp_path / "dl.sqlite")
+    ing = RunningIngest(store, mqtt_url, cfg)
     with ing:
         publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(twins)])
         wait_until(lambda: ing.metrics.snapshot()["received"] > 0)
@@ -254,7 +254,7 @@ def test_topics_declared_with_the_dtdl_mqtt_extension(
     tag = uuid.uuid4().hex[:6]
     store.add_models([_meter_model(1)])
     store.upsert_batch([TwinUpsert(f"meter1-{tag}", "dtmi:test:ingest:Meter1;1", {})])
-    with RunningIngest(store, mqtt_url, _config(), tmp_path / "dl.sqlite") as ing:
+    with RunningIngest(store, mqtt_url, _config()) as ing:
         assert "meters1/+/+/telemetry" in ing.service.source.subscription_topics()
         publish(mqtt_url, [(f"meters1/m/meter1-{tag}/telemetry", {"power": 1.5})])
         wait_until(lambda: _props(store, f"meter1-{tag}") == {"power": 1.5})

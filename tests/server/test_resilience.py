@@ -176,7 +176,7 @@ def test_broker_restart_loses_nothing(
     seed_machines(store, ids)
     cfg = IngestConfig(mqtt=MqttConfig(client_id=f"restart-{prefix}", reconnect_max_delay=2))
     try:
-        with RunningIngest(store, broker.url, cfg, tmp_path / "dl.sqlite") as ing:
+        with RunningIngest(store, broker.url, cfg) as ing:
             publish(
                 broker.url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(ids[:100])]
             )
@@ -209,7 +209,7 @@ def test_store_outage_holds_back_and_catches_up(
     seed_machines(store, ids)
     cfg = IngestConfig(mqtt=MqttConfig(client_id=f"outage-{prefix}", session_expiry=120))
     try:
-        with RunningIngest(store, mqtt_url, cfg, tmp_path / "dl.sqlite") as ing:
+        with RunningIngest(store, mqtt_url, cfg) as ing:
             neo4j_server.stop()
             publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(ids)])
             # The Neo4j driver itself retries for up to 30 s before the store reports it.

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from graph.uri import store_uri_from_arg
 from server.cli import build_parser
-from server.config import DEFAULT_STORE_DIR, ConfigError, Settings, parse_mqtt_url, store_uri
+from server.config import DEFAULT_STORE_DIR, ConfigError, Settings, parse_mqtt_url
 from server.serve_cli import settings_from_args
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,8 +75,8 @@ def test_ingest_config_flag_loads_the_file(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_store_and_broker_addresses() -> None:
-    assert store_uri("neo4j://h:7687") == "neo4j://h:7687"
-    assert store_uri("/var/lib/gt") == "embedded:/var/lib/gt"
+    assert store_uri_from_arg("neo4j://h:7687") == "neo4j://h:7687"
+    assert store_uri_from_arg("/var/lib/gt") == "embedded:/var/lib/gt"
     assert parse_mqtt_url("mqtt://u:p@broker:1884") == ("broker", 1884, "u", "p")
     assert parse_mqtt_url("broker") == ("broker", 1883, None, None)
     with pytest.raises(ConfigError, match="only mqtt://"):
