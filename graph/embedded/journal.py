@@ -1,10 +1,20 @@
 """The embedded store's on-disk state: SQLite in WAL mode, one transaction per write set.
 
-The journal keeps the current document of every model, twin and relationship
-(not a log to replay), so startup is one scan per table and no compaction is
-needed.  Each write set (one API call, or one whole ingestion or import batch)
-is a single transaction: a batch of thousands of property updates costs one
-commit, which is the group commit ingestion relies on.
+The journal keeps the current document of every model, twin and relationship,
+plus a short log of property updates (ingestion's path) not yet folded into
+those documents.  Each write set (one API call, or one whole ingestion or
+import batch) is a single transaction: a batch of thousands of property updates
+costs one commit, which is the group commit ingestion relies on.
+
+Property updates are the hot path, and rewriting each changed twin's whole
+document (encode it, replace its B-tree row) cost more than everything else on
+it.  So an ingestion batch is journalled as **one** ``updates`` row holding just
+the changed values of all its twins (one orjson blob), and twin documents are
+rewritten later, a few per commit (``fold``): a twin updated a hundred times
+between folds is written once.  Every twin document carries ``s``, the last
+log sequence number it includes; on startup a logged change is replayed onto a
+twin only if it is newer than the twin's document (so a replaced or deleted and
+recreated twin never gets an older logged change back).
 
 ``sync="normal"`` (default) survives the process being killed at any moment
 (WAL frames reach the OS before commit returns); ``sync="full"`` also fsyncs
@@ -13,9 +23,11 @@ each commit, which survives power loss at a large cost per commit.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,30 +36,35 @@ import orjson
 from graph.base import ModelInfo, PropertyMeta, Relationship, Twin
 from graph.errors import StoreUnavailableError
 
-__all__ = ["Journal"]
+__all__ = ["Delta", "Journal", "apply_delta"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (id TEXT PRIMARY KEY, doc BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS twins (id TEXT PRIMARY KEY, doc BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rels (source TEXT NOT NULL, id TEXT NOT NULL, doc BLOB NOT NULL,
                                  PRIMARY KEY (source, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS updates (seq INTEGER PRIMARY KEY, doc BLOB NOT NULL);
 """
 
+# One logged twin change: id, new ETag, changed values, their [time, source] metadata.
+Delta = tuple[str, str, dict[str, Any], dict[str, tuple[str, str]]]
 
-def encode_twin(t: Twin) -> bytes:
+
+def encode_twin(t: Twin, seq: int = 0) -> bytes:
     # Metadata as [time, source] pairs: twice as fast to encode as orjson's own
-    # dataclass support, and this runs once per changed twin per commit.
+    # dataclass support, and this runs once per written twin per commit.
     meta = {k: (m.last_update_time, m.source) for k, m in t.metadata.items()}
-    return orjson.dumps({"m": t.model, "p": t.properties, "e": t.etag, "t": meta})
+    return orjson.dumps({"m": t.model, "p": t.properties, "e": t.etag, "t": meta, "s": seq})
 
 
-def decode_twin(twin_id: str, doc: bytes) -> Twin:
+def decode_twin(twin_id: str, doc: bytes) -> tuple[Twin, int]:
+    """The twin and the last update log sequence number its document includes."""
     d = orjson.loads(doc)
     meta = {
         k: PropertyMeta(**v) if isinstance(v, dict) else PropertyMeta(v[0], v[1])
         for k, v in d["t"].items()
     }
-    return Twin(twin_id, d["m"], d["p"], d["e"], meta)
+    return Twin(twin_id, d["m"], d["p"], d["e"], meta), d.get("s", 0)
 
 
 def encode_rel(r: Relationship) -> bytes:
@@ -59,8 +76,26 @@ def decode_rel(source: str, rel_id: str, doc: bytes) -> Relationship:
     return Relationship(rel_id, source, d["t"], d["n"], d["p"], d["e"])
 
 
+def apply_delta(twin: Twin, delta: Delta) -> Twin:
+    """``twin`` with one logged change applied (new dicts: stored ones are never mutated)."""
+    _, etag, values, meta = delta
+    new_meta = {**twin.metadata, **{k: PropertyMeta(m[0], m[1]) for k, m in meta.items()}}
+    return Twin(twin.id, twin.model, {**twin.properties, **values}, etag, new_meta)
+
+
 class Journal:
-    def __init__(self, directory: Path, sync: Literal["normal", "full"] = "normal") -> None:
+    """SQLite journal.  ``max_logged``: how many logged twin changes may wait for their
+    fold (bounds the replay at startup); ``fold_cap``: at most this many twin documents
+    rewritten per commit (bounds what a fold adds to one commit's latency)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        sync: Literal["normal", "full"] = "normal",
+        *,
+        max_logged: int = 500_000,
+        fold_cap: int = 5_000,
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "graphtwin.sqlite3"
         try:
@@ -71,19 +106,63 @@ class Journal:
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"cannot open the journal {self.path}: {exc}") from exc
         self._lock = threading.Lock()
+        self.closed = False
+        self.max_logged, self.fold_cap = max_logged, fold_cap
+        self.seq = 0  # the last update log sequence number written
+        self._log: deque[tuple[int, int]] = deque()  # log rows kept: (seq, changes in it)
+        self._logged = 0  # changes in those rows
+        # Twins whose document lacks logged changes -> the first such change's seq.  In
+        # insertion order, which is seq order, so the oldest comes first.
+        self._unfolded: dict[str, int] = {}
+
+    # ------------------------------------------------------------ writing
+    def due_for_fold(self) -> list[str]:
+        """Twins to rewrite with the next commit so the log keeps under ``max_logged``."""
+        excess, cutoff = self._logged - self.max_logged, 0
+        for seq, count in self._log:
+            if excess <= 0:
+                break
+            excess -= count
+            cutoff = seq
+        if not cutoff:
+            return []
+        oldest_first = itertools.takewhile(lambda kv: kv[1] <= cutoff, self._unfolded.items())
+        return [twin_id for twin_id, _ in itertools.islice(oldest_first, self.fold_cap)]
+
+    def unfolded(self) -> list[str]:
+        """Every twin whose document lacks logged changes (to fold all before closing)."""
+        return list(self._unfolded)
 
     def write(
         self,
         *,
-        models: list[ModelInfo],
-        model_deletes: list[str],
-        twins: list[Twin],
-        twin_deletes: list[str],
-        rels: list[Relationship],
-        rel_deletes: list[tuple[str, str]],
+        models: Sequence[ModelInfo] = (),
+        model_deletes: Sequence[str] = (),
+        twins: Sequence[Twin] = (),
+        twin_deletes: Sequence[str] = (),
+        rels: Sequence[Relationship] = (),
+        rel_deletes: Sequence[tuple[str, str]] = (),
+        deltas: Sequence[Delta] = (),
+        fold: Sequence[Twin] = (),
     ) -> None:
-        """One transaction: all of it is durable when this returns, or none of it."""
+        """One transaction: all of it is durable when this returns, or none of it.
+
+        ``twins`` are whole documents to write; ``deltas`` are property updates, logged
+        as one row; ``fold`` are current documents (as of the last commit) of twins that
+        :meth:`due_for_fold` named, written so that old log rows can go.
+        """
         with self._lock:
+            new_seq = self.seq + 1 if deltas else self.seq
+            # Twins whose document this commit brings up to date, and the first seq
+            # still needed in the log afterwards (every row before it can go).
+            settled = {t.id for t in fold}
+            settled.update(t.id for t in twins)
+            settled.update(twin_deletes)
+            floor = new_seq if deltas else new_seq + 1
+            for twin_id, first in self._unfolded.items():
+                if twin_id not in settled:
+                    floor = min(floor, first)
+                    break
             cur = self._db.cursor()
             try:
                 cur.execute("BEGIN IMMEDIATE")
@@ -108,22 +187,44 @@ class Journal:
                     cur.executemany("DELETE FROM rels WHERE source = ? AND id = ?", rel_deletes)
                 if twin_deletes:
                     cur.executemany("DELETE FROM twins WHERE id = ?", [(t,) for t in twin_deletes])
+                if fold:  # as of the previous commit: this one's deltas replay on top
+                    cur.executemany(
+                        "INSERT OR REPLACE INTO twins VALUES (?, ?)",
+                        [(t.id, encode_twin(t, self.seq)) for t in fold],
+                    )
                 if twins:
                     cur.executemany(
                         "INSERT OR REPLACE INTO twins VALUES (?, ?)",
-                        [(t.id, encode_twin(t)) for t in twins],
+                        [(t.id, encode_twin(t, new_seq)) for t in twins],
                     )
                 if rels:
                     cur.executemany(
                         "INSERT OR REPLACE INTO rels VALUES (?, ?, ?)",
                         [(r.source, r.id, encode_rel(r)) for r in rels],
                     )
+                if deltas:
+                    blob = orjson.dumps(deltas)
+                    cur.execute("INSERT INTO updates VALUES (?, ?)", (new_seq, blob))
+                if self._log and self._log[0][0] < floor:
+                    cur.execute("DELETE FROM updates WHERE seq < ?", (floor,))
                 cur.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise StoreUnavailableError(f"journal write failed ({self.path}): {exc}") from exc
+            # Committed: now the bookkeeping may follow.
+            self.seq = new_seq
+            for twin_id in settled:
+                self._unfolded.pop(twin_id, None)
+            if deltas:
+                self._log.append((new_seq, len(deltas)))
+                self._logged += len(deltas)
+                for d in deltas:
+                    self._unfolded.setdefault(d[0], new_seq)
+            while self._log and self._log[0][0] < floor:
+                self._logged -= self._log.popleft()[1]
 
+    # ------------------------------------------------------------ loading
     def load_models(self) -> list[ModelInfo]:
         infos = []
         for dtmi, doc in self._db.execute("SELECT id, doc FROM models ORDER BY rowid"):
@@ -132,8 +233,25 @@ class Journal:
         return infos
 
     def load_twins(self) -> Iterator[Twin]:
+        """Every twin, with the logged changes its document lacks replayed in order."""
+        pending: dict[str, list[tuple[int, Delta]]] = {}
+        for seq, doc in self._db.execute("SELECT seq, doc FROM updates ORDER BY seq"):
+            entries = orjson.loads(doc)
+            self._log.append((seq, len(entries)))
+            self._logged += len(entries)
+            self.seq = seq
+            for d in entries:
+                pending.setdefault(d[0], []).append((seq, d))
+        first: dict[str, int] = {}
         for twin_id, doc in self._db.execute("SELECT id, doc FROM twins"):
-            yield decode_twin(twin_id, doc)
+            twin, included = decode_twin(twin_id, doc)
+            self.seq = max(self.seq, included)
+            for seq, delta in pending.get(twin_id, ()):
+                if seq > included:
+                    twin = apply_delta(twin, delta)
+                    first.setdefault(twin_id, seq)
+            yield twin
+        self._unfolded = dict(sorted(first.items(), key=lambda kv: kv[1]))
 
     def load_rels(self) -> Iterator[Relationship]:
         for source, rel_id, doc in self._db.execute("SELECT source, id, doc FROM rels"):
@@ -141,4 +259,5 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
+            self.closed = True
             self._db.close()

@@ -29,16 +29,20 @@ __all__ = ["EmbeddedGraph"]
 
 
 class EmbeddedGraph(StoreBase):
+    """``log_limit`` and ``fold_cap``: see :class:`graph.embedded.journal.Journal`."""
+
     def __init__(
         self,
         directory: str | Path,
         *,
         sync: Literal["normal", "full"] = "normal",
         uri: str | None = None,
+        log_limit: int = 500_000,
+        fold_cap: int = 5_000,
     ) -> None:
         self.directory = Path(directory)
         super().__init__(uri or f"embedded:{self.directory}")
-        self._journal = Journal(self.directory, sync)
+        self._journal = Journal(self.directory, sync, max_logged=log_limit, fold_cap=fold_cap)
         self._dead_letters: SqliteDeadLetterLog | None = None
         self._dead_letters_lock = threading.Lock()
         self._graph = nx.MultiDiGraph()
@@ -135,13 +139,32 @@ class EmbeddedGraph(StoreBase):
         return counts
 
     def _commit(self, ws: WriteSet) -> None:
+        # Ingestion's updates (their changed names known) are logged as changes; other
+        # twin writes as whole documents.
+        full, deltas = list(ws.twins), []
+        for t in ws.twin_updates:
+            names = ws.changed_names.get(t.id)
+            if names is None:
+                full.append(t)
+                continue
+            meta = t.metadata
+            deltas.append(
+                (
+                    t.id,
+                    t.etag,
+                    {k: t.properties[k] for k in names},
+                    {k: (meta[k].last_update_time, meta[k].source) for k in names},
+                )
+            )
         self._journal.write(
             models=ws.models,
             model_deletes=ws.model_deletes,
-            twins=ws.twins + ws.twin_updates,
+            twins=full,
             twin_deletes=ws.twin_deletes,
             rels=ws.rels,
             rel_deletes=[(r.source, r.id) for r in ws.rel_deletes],
+            deltas=deltas,
+            fold=self._current(self._journal.due_for_fold()),
         )
         with self._mem_lock:
             graph = self._graph
@@ -194,7 +217,17 @@ class EmbeddedGraph(StoreBase):
                 self._dead_letters = SqliteDeadLetterLog(self._journal.path)
             return self._dead_letters
 
+    def _current(self, twin_ids: list[str]) -> list[Twin]:
+        """Twins as memory holds them, which under the write lock is as last committed."""
+        return list(self._read_twins(twin_ids).values()) if twin_ids else []
+
     def close(self) -> None:
         if self._dead_letters is not None:
             self._dead_letters.close()
-        self._journal.close()
+        with self._write_lock:
+            if self._journal.closed:
+                return
+            try:  # fold every logged change, so that the next start replays nothing
+                self._journal.write(fold=self._current(self._journal.unfolded()))
+            finally:
+                self._journal.close()
