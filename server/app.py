@@ -32,9 +32,13 @@ from server.health import health_router
 from server.ingest import IngestService
 from server.metrics import CONTENT_TYPE_LATEST, IngestMetrics
 
-__all__ = ["ServerRuntime", "create_app", "load_model_dir"]
+__all__ = ["DEMO_QUIET_TWIN", "ServerRuntime", "create_app", "load_model_dir"]
 
 log = logging.getLogger("graphtwin.server")
+
+# The demo sensor the simulator never drives, so a value a user publishes to it by
+# hand (the README's mosquitto_pub example) stays until they send another.
+DEMO_QUIET_TWIN = "bldg-1-f2-r03-temp"
 
 
 class ServerRuntime:
@@ -88,7 +92,7 @@ class ServerRuntime:
             log.warning(
                 "MQTT broker %s not reachable yet; ingestion keeps retrying", self.ingest.source.url
             )
-        if s.demo and self.demo_twin_ids:
+        if s.demo and self.demo_twin_ids and s.demo_interval > 0:
             from server.demo.simulator import TelemetrySimulator
 
             self.simulator = TelemetrySimulator(
@@ -153,7 +157,8 @@ def _add_missing_models(store: TwinGraph, documents: list[Any], names: list[str]
 
 
 def _load_demo(store: TwinGraph) -> list[str]:
-    """Load the demo models and twins when absent; the ids of twins that have telemetry."""
+    """Load the demo models and twins when absent; the ids of the twins the simulator
+    drives (those with telemetry, except :data:`DEMO_QUIET_TWIN`)."""
     from server import demo
 
     docs = demo.load_models()
@@ -162,7 +167,11 @@ def _load_demo(store: TwinGraph) -> list[str]:
     if store.count_twins() == 0:
         store.upsert_batch(twins, relationships, source="import")
     registry = store.registry
-    return [t.id for t in twins if t.model in registry and registry[t.model].telemetry]
+    return [
+        t.id
+        for t in twins
+        if t.model in registry and registry[t.model].telemetry and t.id != DEMO_QUIET_TWIN
+    ]
 
 
 def _authenticator(settings: Settings) -> Any:
@@ -242,6 +251,10 @@ def create_app(settings: Settings) -> FastAPI:
             added = load_model_dir(store, settings.models_dir)
             log.info("loaded %d model documents from %s", added, settings.models_dir)
         runtime = ServerRuntime(settings, store)
+        if not settings.mqtt:
+            # Before the HTTP server starts: a failure inside its lifespan comes with
+            # uvicorn's traceback around the one line that says what is wrong.
+            EmbeddedBroker(*runtime.mqtt_endpoint).check_port()
         if settings.demo:
             runtime.demo_twin_ids = _load_demo(store)
         auth = _authenticator(settings)

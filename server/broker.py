@@ -10,8 +10,11 @@ deployments point ``--mqtt`` at Mosquitto or another broker instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["BrokerStartError", "EmbeddedBroker"]
@@ -47,17 +50,31 @@ class EmbeddedBroker:
         }
 
     def start(self, timeout: float = 10.0) -> None:
+        # Checked first: amqtt logs a failed bind as dozens of lines of tracebacks
+        # before we could say, in one line, what is wrong.
+        self.check_port()
         self._thread = threading.Thread(target=self._main, name="graphtwin-broker", daemon=True)
         self._thread.start()
-        if not self._ready.wait(timeout):
+        with _quiet_amqtt():  # a bind lost to a race since the check: our line only
+            ready = self._ready.wait(timeout)
+        if not ready:
             raise BrokerStartError(
                 f"embedded MQTT broker did not start on {self.host}:{self.port} in {timeout}s"
             )
         if self._error is not None:
-            raise BrokerStartError(
-                f"embedded MQTT broker cannot listen on {self.host}:{self.port}: {self._error} "
-                "(is another broker running? use --mqtt-port or --mqtt mqtt://host:port)"
-            ) from self._error
+            raise BrokerStartError(self._cannot_listen_message(self._error)) from self._error
+
+    def check_port(self) -> None:
+        """``BrokerStartError`` now if the port cannot be listened on (e.g. in use)."""
+        problem = _cannot_listen(self.host, self.port)
+        if problem is not None:
+            raise BrokerStartError(self._cannot_listen_message(problem))
+
+    def _cannot_listen_message(self, problem: object) -> str:
+        return (
+            f"embedded MQTT broker cannot listen on {self.host}:{self.port}: {problem} "
+            "(is another broker running? use --mqtt-port or --mqtt mqtt://host:port)"
+        )
 
     def _main(self) -> None:
         try:
@@ -95,3 +112,31 @@ class EmbeddedBroker:
 
     def health(self) -> dict[str, Any]:
         return {"ok": self.running, "embedded": True, "url": self.url}
+
+
+def _cannot_listen(host: str, port: int) -> OSError | None:
+    """Why a listener cannot bind ``host:port`` now, or None.  SO_REUSEADDR as asyncio
+    sets it, so a port left in TIME_WAIT by our own last run does not count as taken."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return exc
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                return exc
+    return None
+
+
+@contextlib.contextmanager
+def _quiet_amqtt() -> Iterator[None]:
+    logger = logging.getLogger("amqtt")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

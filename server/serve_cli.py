@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from typing import Any
 
 from graph.errors import GraphError
+from server.broker import BrokerStartError
 from server.config import DEFAULT_STORE_DIR, ConfigError, Settings, load_ingest_config
 
 __all__ = ["register", "run_serve", "settings_from_args"]
@@ -41,6 +43,12 @@ def register(subparsers: Any) -> None:
         default=None,
         help="load the demo models and twins and publish simulated telemetry every second",
     )
+    p.add_argument(
+        "--demo-interval",
+        type=_interval,
+        metavar="SECONDS",
+        help="with --demo: seconds between simulated readings (default 1; 0: no simulator)",
+    )
     p.add_argument("--host", help="HTTP address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="HTTP port (default 8000)")
     p.add_argument(
@@ -69,6 +77,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             "mqtt_port",
             "models_dir",
             "demo",
+            "demo_interval",
             "host",
             "port",
             "auth_file",
@@ -78,6 +87,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if getattr(args, "ingest_config", None):
         overrides["ingest"] = load_ingest_config(args.ingest_config)
     return Settings.from_env(**overrides)
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
 
 
 def _banner(settings: Settings) -> str:
@@ -90,13 +109,26 @@ def _banner(settings: Settings) -> str:
     else:
         mhost, mport = "localhost", settings.mqtt_port
         broker = f"embedded, mqtt://127.0.0.1:{mport}"
+    twin = "<twinId>"
+    demo = ""
+    if settings.demo:
+        from server.app import DEMO_QUIET_TWIN
+
+        twin = DEMO_QUIET_TWIN
+        demo = (
+            f"  demo:     simulated telemetry every {settings.demo_interval:g}s for every sensor"
+            f" but {twin}\n"
+            if settings.demo_interval > 0
+            else "  demo:     simulator off (--demo-interval 0)\n"
+        )
     return (
         f"GraphTwin serving\n"
         f"  GraphQL:  {base}/graphql   (GraphiQL in a browser)\n"
         f"  health:   {base}/healthz   metrics: {base}/metrics   dead letters: {base}/deadletters\n"
         f"  store:    {settings.store}\n"
         f"  MQTT:     {broker}\n"
-        f"  try:      mosquitto_pub -h {mhost} -p {mport} -q 1 -t twins/<twinId>/telemetry "
+        f"{demo}"
+        f"  try:      mosquitto_pub -h {mhost} -p {mport} -q 1 -t twins/{twin}/telemetry "
         "-m '{\"temperature\": 21.5}'\n"
     )
 
@@ -115,7 +147,9 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
         app = create_app(settings)
-    except (ConfigError, OSError, GraphError) as exc:
+    except KeyboardInterrupt:  # Ctrl-C while loading models or the demo
+        return 130
+    except (ConfigError, OSError, GraphError, BrokerStartError) as exc:
         # A model the parser refuses carries each error with its file, line and column.
         details = [str(e) for e in getattr(exc, "errors", ())]
         print("\n".join([f"graphtwin serve: {exc}", *details]), file=sys.stderr)
@@ -130,5 +164,8 @@ def run_serve(args: argparse.Namespace) -> int:
         app, host=settings.host, port=settings.port, log_level=args.log_level, lifespan="on"
     )
     server = uvicorn.Server(config)
-    server.run()
+    # uvicorn re-raises Ctrl-C after a clean shutdown (the lifespan has drained
+    # ingestion and closed the store by then): nothing left to report.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     return 0

@@ -128,3 +128,23 @@ def test_demo_twins_come_alive(tmp_path: Path) -> None:
         props = wait_until(lambda: srv.twin_properties(sensor).get("temperature"), timeout=5)
         assert 10.0 < props < 35.0
         assert srv.get("/healthz").json()["store"]["twins"] > 200
+
+
+def test_demo_without_simulator_and_its_quiet_twin(tmp_path: Path) -> None:
+    """--demo-interval 0: the demo graph, no simulator; the README's twin is never driven."""
+    from server.app import DEMO_QUIET_TWIN
+
+    settings = Settings(
+        store=str(tmp_path / "store"),
+        mqtt=None,
+        mqtt_port=free_port(),
+        port=free_port(),
+        demo=True,
+        demo_interval=0,
+    )
+    with InProcessServer(settings) as srv:
+        assert srv.runtime.simulator is None
+        assert srv.runtime.demo_twin_ids and DEMO_QUIET_TWIN not in srv.runtime.demo_twin_ids
+        mqtt = f"mqtt://127.0.0.1:{settings.mqtt_port}"
+        publish(mqtt, [(f"twins/{DEMO_QUIET_TWIN}/telemetry", {"temperature": 23.5})])
+        wait_until(lambda: srv.twin_properties(DEMO_QUIET_TWIN).get("temperature") == 23.5)

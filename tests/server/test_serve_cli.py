@@ -189,6 +189,53 @@ def test_embedded_broker_port_in_use_is_reported(tmp_path: Path) -> None:
     assert run.returncode != 0
     assert f"embedded MQTT broker cannot listen on 127.0.0.1:{port}" in run.stderr
     assert "use --mqtt-port or --mqtt" in run.stderr
+    # The one clear line, not amqtt's tracebacks before it.
+    assert "Traceback" not in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 3, run.stderr
+
+
+def test_demo_interval_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _settings(["--demo"], monkeypatch, {}).demo_interval == 1.0
+    assert _settings(["--demo", "--demo-interval", "0.25"], monkeypatch, {}).demo_interval == 0.25
+    assert _settings(["--demo", "--demo-interval", "0"], monkeypatch, {}).demo_interval == 0.0
+    for bad in ("-1", "soon", "nan"):
+        with pytest.raises(SystemExit):
+            _settings(["--demo-interval", bad], monkeypatch, {})
+
+
+def test_ctrl_c_stops_cleanly_without_a_traceback(tmp_path: Path) -> None:
+    import signal
+
+    import httpx
+    from _harness import free_port, wait_until
+
+    port = free_port()
+    argv = ["serve", "--store", str(tmp_path / "s"), "--mqtt-port", str(free_port())]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", *argv, "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout=30, interval=0.2)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "Application shutdown complete" in err  # the lifespan ran to its end
 
 
 def test_default_client_id_is_stable_per_store_and_distinct_between_stores() -> None:
