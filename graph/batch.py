@@ -46,7 +46,7 @@ def upsert_batch(
     source: WriteSource = "import",
 ) -> list[ItemResult]:
     results: list[ItemResult] = []
-    with store._write_lock:
+    with store._write_lock, core.paused_gc():
         now = core.now_rfc3339()
         ws, events = WriteSet(), []
         olds = store._read_twins([t.id for t in twins]) if twins else {}
@@ -123,7 +123,7 @@ def upsert_batch(
 def apply_property_updates(store: StoreBase, updates: Sequence[PropertyUpdate]) -> list[ItemResult]:
     """Newest timestamp wins per property; one commit for the whole batch."""
     ids = list({u.twin_id: None for u in updates})
-    with store._write_lock:
+    with store._write_lock, core.paused_gc():
         try:
             return _apply_updates(store, updates, store._read_twins_for_update(ids))
         except StaleReadError:  # a cached twin changed behind our back: read afresh, once

@@ -9,9 +9,11 @@ that ``graph`` imports cheaply.
 from __future__ import annotations
 
 import copy
+import gc
 import itertools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +43,7 @@ __all__ = [
     "now_rfc3339",
     "parse_model_batch",
     "patch_top_names",
+    "paused_gc",
     "raise_problems",
     "telemetry_validator",
     "user_properties",
@@ -63,6 +66,28 @@ def user_properties(document: Any, what: str = "twin") -> dict[str, Any]:
             [ValidationProblem("", "expected an object with string keys", "WRONG_TYPE")],
         )
     return {k: v for k, v in document.items() if not k.startswith("$")}
+
+
+# ------------------------------------------------------------------ batches
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a batch runs.
+
+    A batch allocates several objects per item and frees them by reference count (it
+    makes no cycles), but the allocations alone trigger collections that rescan every
+    twin held in memory: measured, that was a third of the embedded ingestion path.
+    Paused, the collector runs once after the batch instead.  Process-wide while it
+    lasts (milliseconds); it is re-enabled only if it was enabled before.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # ------------------------------------------------------------------ time and etags
