@@ -2,14 +2,21 @@
 
 ``create_graphql_router(store, auth=...)`` returns a FastAPI router whose
 routes sit at its root: the server includes it with ``prefix="/graphql"``.
+
+Every refusal over HTTP, including those before any GraphQL runs (body over
+``max_request_bytes``, body that is not JSON), has the GraphQL error shape
+``{"errors": [{"message", "extensions": {"code"}}]}`` with its HTTP status.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+import orjson
+from cross_web import HTTPException
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -40,11 +47,6 @@ def create_graphql_router(
     schema = LiveSchema(store, limits)
 
     async def context_getter(connection: HTTPConnection) -> GraphQLContext:
-        size = connection.headers.get("content-length")
-        if size is not None and size.isdigit() and int(size) > limits.max_request_bytes:
-            raise HTTPException(
-                413, f"request body of {size} bytes is over the limit max_request_bytes="
-                     f"{limits.max_request_bytes}")
         principal: Principal | None = None
         try:
             principal = auth.authenticate_headers(connection.headers)
@@ -58,13 +60,68 @@ def create_graphql_router(
         context_getter=context_getter,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         graphql_ide="graphiql",
+        max_request_bytes=limits.max_request_bytes,
     )
     add_asset_route(router)
     return router
 
 
+# What a refusal before GraphQL runs is called, by HTTP status.
+_HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+               413: "TOO_LARGE"}
+_DESCRIPTIONS = {
+    "handle_http_get": ("GraphiQL page, or a GraphQL query in the URL (reader)",
+                        "Without `query` a browser gets the GraphiQL IDE; with `query` "
+                        "(and optional `variables`, `operationName`) a read-only operation "
+                        "runs. See docs/graphql.md."),
+    "handle_http_post": ("Run a GraphQL operation (JSON body: query, variables, operationName)",
+                         "Queries need the reader role, twin and relationship mutations "
+                         "writer, model mutations admin. Errors carry `extensions.code`. "
+                         "See docs/graphql.md."),
+}
+
+
+def _refusal(status: int, message: str) -> JSONResponse:
+    code = _HTTP_CODES.get(status, "BAD_REQUEST")
+    return JSONResponse({"data": None,
+                         "errors": [{"message": message, "extensions": {"code": code}}]}, status)
+
+
 class _Router(GraphQLRouter[Any, Any]):
-    """Strawberry's router, with a GraphiQL page whose scripts GraphTwin serves itself."""
+    """Strawberry's router, with a GraphiQL page whose scripts GraphTwin serves itself,
+    orjson decoding (its depth limit turns a deeply nested body into a 400 where the
+    standard library raised RecursionError, a 500), and refusals in GraphQL's shape."""
+
+    def __init__(self, *args: Any, max_request_bytes: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._max_request_bytes = max_request_bytes
+        for route in self.routes:  # the OpenAPI page shows these, not "Handle Http Post"
+            if isinstance(route, APIRoute) and route.name in _DESCRIPTIONS:
+                route.summary, route.description = _DESCRIPTIONS[route.name]
+                route.tags = ["graphql"]
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_page(request.url.path))
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(400, f"the request body is not valid JSON: {exc}") from exc
+
+    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
+        if not isinstance(request, Request):  # a WebSocket: no body to check
+            return await super().run(request, context=context, root_value=root_value)
+        limit = self._max_request_bytes
+        declared = request.headers.get("content-length")
+        # Without a declared length (chunked), the body is read here; the view reuses it.
+        size = int(declared) if declared and declared.isdigit() else len(await request.body())
+        if size > limit:
+            return _refusal(413, f"request body of {size} bytes is over the limit "
+                                 f"max_request_bytes={limit}")
+        try:
+            response: Response = await super().run(request, context=context,
+                                                   root_value=root_value)
+        except HTTPException as exc:
+            return _refusal(exc.status_code, exc.reason)
+        return response
