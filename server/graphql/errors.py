@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from graph.errors import GraphError, ModelError, ValidationError
 
-__all__ = ["ApiError", "ErrorCodes", "error_extensions"]
+__all__ = ["ApiError", "ErrorCodes", "error_extensions", "stamp_request_error"]
 
 class ApiError(Exception):
     """An error raised by the API layer itself, with its code and optional details."""
@@ -56,6 +56,19 @@ def error_extensions(exc: BaseException) -> dict[str, Any] | None:
     return None
 
 
+def stamp_request_error(error: GraphQLError) -> None:
+    """Give a syntax or validation error from graphql-core its ``extensions.code``.
+
+    Syntax errors are ``GRAPHQL_PARSE_FAILED`` (the document could not be read),
+    everything else graphql-core refuses before running is
+    ``GRAPHQL_VALIDATION_FAILED`` (the names Apollo Server uses)."""
+    if error.extensions and "code" in error.extensions:
+        return
+    code = ("GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError)
+            else "GRAPHQL_VALIDATION_FAILED")
+    error.extensions = {**(error.extensions or {}), "code": code}
+
+
 class ErrorCodes(MaskErrors):
     """Adds ``extensions.code`` to every error; masks the unexpected ones."""
 
@@ -67,9 +80,7 @@ class ErrorCodes(MaskErrors):
         for error in errors:
             original = error.original_error
             if original is None:  # syntax, validation and limit errors from graphql-core
-                stamped = dict(error.extensions or {})
-                stamped.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
-                error.extensions = stamped
+                stamp_request_error(error)
                 out.append(error)
                 continue
             ext = error_extensions(original)

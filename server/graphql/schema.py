@@ -33,7 +33,7 @@ from ontology.model import ModelRegistry
 from queries import Search
 from server.auth import AuthError, Role
 from server.graphql.context import GraphQLContext
-from server.graphql.errors import ApiError, ErrorCodes, error_extensions
+from server.graphql.errors import ApiError, ErrorCodes, error_extensions, stamp_request_error
 from server.graphql.fastlists import FastListExecutionContext
 from server.graphql.limits import Limits, limits_rule
 from server.graphql.subscriptions import EventFilter, stream_events
@@ -339,12 +339,18 @@ class LiveSchema:
         """
         limit = self._limits.timeout_seconds
         try:
-            return await asyncio.wait_for(self.current().execute(*args, **kwargs), limit)
+            result = await asyncio.wait_for(self.current().execute(*args, **kwargs), limit)
         except TimeoutError:
             error = GraphQLError(
                 f"the operation ran longer than the limit timeout_seconds={limit:g}",
                 extensions={"code": "TIMEOUT", "limit": "timeout_seconds", "max": limit})
             return StrawberryResult(data=None, errors=[error])
+        # strawberry answers a document that does not parse without running the
+        # extensions' error processing (so ErrorCodes never sees syntax errors)
+        for error in result.errors or ():
+            if error.original_error is None:
+                stamp_request_error(error)
+        return result
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.current(), name)
