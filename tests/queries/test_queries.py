@@ -7,9 +7,9 @@ The same assertions run against the embedded form and the Cypher form (the
 from __future__ import annotations
 
 import pytest
-from queries_reference import BUILDING, DEVICE, FLOOR, ROOM, SENSOR, SPACE
+from queries_reference import BUILDING, DEVICE, FLOOR, MODELS, ROOM, SENSOR, SITE, SPACE
 
-from graph import NotFoundError
+from graph import NotFoundError, RelationshipUpsert, TwinGraph, TwinUpsert
 from queries import (
     Aggregate,
     Ancestors,
@@ -351,3 +351,32 @@ def test_reads_see_committed_writes(engine: QueryEngine) -> None:
     assert search_ids(engine, filter=TwinFilter(where=[Predicate("area", ">", 90)])) == [
         "bldg1", "bldg2", "floor1", "room6",
     ]
+
+
+# ------------------------------------------------------------------ depth up to the cap
+
+
+def test_traversals_of_a_chain_up_to_the_cap(store: TwinGraph) -> None:
+    """A 50-hop containment chain (the default cap; Azure Digital Twins stops at 10)."""
+    hops = 50
+    store.add_models(MODELS)
+    store.upsert_batch(
+        [TwinUpsert(f"c{i}", SITE if i == 0 else ROOM, {"level": i}) for i in range(hops + 1)],
+        [RelationshipUpsert(f"c{i}", "down", "contains", f"c{i + 1}") for i in range(hops)],
+    )
+    engine = QueryEngine(store)
+    chain = [f"c{i}" for i in range(hops + 1)]
+    assert ids(engine.run(Descendants("c0"))) == [(c, i) for i, c in enumerate(chain)][1:]
+    assert ids(engine.run(Ancestors(chain[-1]))) == [
+        (c, hops - i) for i, c in enumerate(chain)][:-1][::-1]
+    forty = engine.run(Reach("c0", make_steps("contains"), 40, 40))
+    assert ids(forty) == [("c40", 40)]
+    deep = TwinFilter(where=[Predicate("level", ">=", 45)])
+    assert ids(engine.run(Reach("c0", make_steps("contains"), filter=deep))) == [
+        (f"c{i}", i) for i in range(45, hops + 1)]
+    [path] = engine.run(Paths("c0", make_steps("contains"), 40, 40))
+    assert path_ids(path) == chain[:41]
+    assert path_ids(engine.run(ShortestPath("c0", chain[-1], make_steps("contains")))) == chain
+    assert engine.run(ShortestPath("c0", chain[-1], make_steps("contains"), max_hops=49)) is None
+    top = engine.run(NearestAncestor(chain[-1], SITE))
+    assert top is not None and (top.twin_id, top.depth) == ("c0", hops)
