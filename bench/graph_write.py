@@ -10,7 +10,8 @@ Embedded: batch upsert of twins and relationships, then single-property updates
 journalled), against raw ``sqlite3`` ``executemany`` of the same JSON documents
 in the same batches (one transaction per batch, WAL, synchronous=NORMAL).
 Neo4j: the same, against the raw driver running ``UNWIND $rows ... MERGE/SET``
-with the same batch size.  The ratio is store rate / baseline rate.
+with the same batch size and the same stored data (property maps, labels,
+constraint, index: see ``neo4j_baseline``).  The ratio is store rate / baseline rate.
 """
 
 from __future__ import annotations
@@ -172,32 +173,61 @@ def wipe_neo4j(uri: str) -> None:
 
 
 def neo4j_baseline(uri: str, w: Workload) -> Rates:
+    """The raw driver writing what the store stores: the same property maps (graph.neo4j's
+    codec: values, ``$etag``, ``$metadata`` JSON, ``$json``), the same labels, the same
+    constraint and index, the same batches; without validation, reads or ETag guards."""
     from neo4j import GraphDatabase
 
+    from graph.base import PropertyMeta, Relationship, Twin
+    from graph.neo4j.codec import rel_to_map, twin_to_map
+
     wipe_neo4j(uri)
+    stamp = "2026-01-01T00:00:00.000000Z"
     with GraphDatabase.driver(uri, auth=None) as driver:
         driver.execute_query(
-            "CREATE CONSTRAINT raw_id IF NOT EXISTS FOR (n:Raw) REQUIRE n.id IS UNIQUE"
+            "CREATE CONSTRAINT raw_id IF NOT EXISTS FOR (n:Raw) REQUIRE n.`$dtId` IS UNIQUE"
         )
+        driver.execute_query("CREATE INDEX raw_model IF NOT EXISTS FOR (n:Raw) ON (n.`$model`)")
 
         def write(query: str, rows: list) -> None:
             for part in chunks(rows, w.batch):
                 driver.execute_query(query, rows=part)
 
-        twins = [{"id": i, **p} for i, p in w.twins]
-        rels = [{"s": s, "id": i, "t": t} for s, i, t in w.rels]
-        ups = [{"id": i, "v": v} for i, v, _ in w.updates]
+        twins = [
+            twin_to_map(
+                Twin(i, ROOM, p, f'W/"{i}"', {k: PropertyMeta(stamp, "import") for k in p})
+            )
+            for i, p in w.twins
+        ]
+        rels = [
+            {"s": s, "t": t, "p": rel_to_map(Relationship(i, s, t, "contains", {}, f'W/"{i}"'))}
+            for s, i, t in w.rels
+        ]
+        meta = {k: (stamp, "import") for k in ("name", "area", "temperature")}
+        ups = [
+            {
+                "id": i,
+                "set": {"temperature": v},
+                "etag": f'W/"{ts}"',
+                "meta": orjson.dumps({**meta, "temperature": (ts, "device")}).decode(),
+            }
+            for i, v, ts in w.updates
+        ]
         t = timed(
             "raw driver UNWIND: twins",
             len(twins),
-            lambda: write("UNWIND $rows AS row MERGE (n:Raw {id: row.id}) SET n += row", twins),
+            lambda: write(
+                "UNWIND $rows AS row MERGE (n:Raw {`$dtId`: row.`$dtId`}) SET n = row "
+                "SET n:Room:Space",
+                twins,
+            ),
         )
         r = timed(
             "raw driver UNWIND: relationships",
             len(rels),
             lambda: write(
-                "UNWIND $rows AS row MATCH (a:Raw {id: row.s}), (b:Raw {id: row.t}) "
-                "MERGE (a)-[r:contains {rid: row.id}]->(b)",
+                "UNWIND $rows AS row MATCH (a:Raw {`$dtId`: row.s}), (b:Raw {`$dtId`: row.t}) "
+                "MERGE (a)-[r:contains {`$relId`: row.p.`$relId`}]->(b) SET r = row.p",
                 rels,
             ),
         )
@@ -205,10 +235,13 @@ def neo4j_baseline(uri: str, w: Workload) -> Rates:
             "raw driver UNWIND: property updates",
             len(ups),
             lambda: write(
-                "UNWIND $rows AS row MATCH (n:Raw {id: row.id}) SET n.temperature = row.v", ups
+                "UNWIND $rows AS row MATCH (n:Raw {`$dtId`: row.id}) "
+                "SET n += row.set, n.`$etag` = row.etag, n.`$metadata` = row.meta",
+                ups,
             ),
         )
         driver.execute_query("DROP CONSTRAINT raw_id IF EXISTS")
+        driver.execute_query("DROP INDEX raw_model IF EXISTS")
     wipe_neo4j(uri)
     return t, r, u
 
