@@ -239,27 +239,32 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_h
     if passing is not None:
         flt, ctx, passed = passing
         ok = " AND ".join(flt.cypher("m", q, ctx.registry)) or "true"
+    # One row holding a list of [id, model, ok] triples: the driver decodes a list
+    # far faster than as many records (a 1,800-twin level: 15-30 ms, not 40-140).
     text = (
         f"UNWIND $frontier AS fid MATCH (n:{TWIN_LABEL} {{{NODE_ID}: fid}})"
         f"{hop}(m:{TWIN_LABEL}) {where_clause([cond] if cond else [])}\n"
-        f"RETURN DISTINCT m.{NODE_ID} AS id, m.`{N_MODEL}` AS model, ({ok}) AS ok"
+        f"WITH DISTINCT m.{NODE_ID} AS id, m.`{N_MODEL}` AS model, ({ok}) AS ok\n"
+        f"RETURN collect([id, model, ok]) AS found"
     )
     dist = {start: 0}
     frontier = [start]
     depth = 0
     while frontier and depth < max_hops:
         depth += 1
-        rows = run_read(text, {**q.params, "frontier": frontier})
-        if depth == 1 and not rows:  # nothing around it: does the start twin exist at all?
+        found = run_read(text, {**q.params, "frontier": frontier})[0]["found"]
+        if depth == 1 and not found:  # nothing around it: does the start twin exist at all?
             cypher_require(run_read, start)
-        fresh = [r for r in rows if r["id"] not in dist]
-        frontier = [r["id"] for r in fresh]
-        for r in fresh:
-            dist[r["id"]] = depth
+        frontier = []
+        for twin_id, model, ok_ in found:
+            if twin_id in dist:
+                continue
+            frontier.append(twin_id)
+            dist[twin_id] = depth
             if models is not None:
-                models[r["id"]] = r["model"]
-            if passing is not None and r["ok"]:
-                passed.add(r["id"])
+                models[twin_id] = model
+            if passing is not None and ok_:
+                passed.add(twin_id)
     if max_hops == 0:
         cypher_require(run_read, start)
     del dist[start]
