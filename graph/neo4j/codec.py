@@ -20,6 +20,7 @@ __all__ = [
     "decode_props",
     "encode_props",
     "json_names",
+    "native",
     "rel_from_row",
     "rel_to_map",
     "twin_from_map",
@@ -29,7 +30,8 @@ __all__ = [
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-def _native(value: Any) -> bool:
+def native(value: Any) -> bool:
+    """Whether Neo4j holds ``value`` as it is (else it is stored as JSON text)."""
     kind = type(value)
     if kind is int:
         return _INT64[0] <= value <= _INT64[1]
@@ -38,14 +40,14 @@ def _native(value: Any) -> bool:
     if kind is list and value:
         first = type(value[0])
         return first in (bool, int, float, str) and all(
-            type(v) is first and _native(v) for v in value
+            type(v) is first and native(v) for v in value
         )
     return False
 
 
 def json_names(props: Mapping[str, Any]) -> list[str]:
     """The names ``encode_props`` stores as JSON text (the ``$json`` list)."""
-    return [k for k, v in props.items() if v is not None and not _native(v)]
+    return [k for k, v in props.items() if v is not None and not native(v)]
 
 
 def encode_props(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def encode_props(props: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in props.items():
         if value is None:
             continue  # Neo4j has no null property: absent means unset
-        if _native(value):
+        if native(value):
             out[name] = value
         else:
             out[name] = orjson.dumps(value).decode()

@@ -40,6 +40,7 @@ from graph.layout import (
 from graph.neo4j.codec import (
     encode_props,
     json_names,
+    native,
     rel_from_row,
     rel_to_map,
     twin_from_map,
@@ -96,7 +97,8 @@ _UPDATE_TWINS = (
 # Ingestion: only the changed properties, and only if the twin is as we last saw it.
 _MERGE_PROPS = (
     f"UNWIND $rows AS row WITH row, row.id AS id MATCH {_TWIN} WHERE n.{_ETAG} = row.expected "
-    f"SET n += row.set, n.{_JSON} = row.json, n.{_ETAG} = row.etag, n.{_META} = row.meta "
+    f"SET n += row.set, n.{_JSON} = coalesce(row.json, n.{_JSON}), n.{_ETAG} = row.etag, "
+    f"n.{_META} = row.meta "
     "RETURN count(n) AS c"
 )
 
@@ -326,7 +328,16 @@ class Neo4jGraph(StoreBase):
             if names is None or t.id not in ws.expected_etags:
                 full.append({"p": twin_to_map(t), "expected": ws.expected_etags.get(t.id)})
                 continue
-            changed = encode_props({k: t.properties[k] for k in names})
+            values = {k: t.properties[k] for k in names}
+            changed = encode_props(values)
+            # The list of JSON-stored names changes only if a changed name is or was
+            # stored as JSON: otherwise leave it (null: keep), sparing a scan of every
+            # property of every updated twin.
+            old = self._cache.get(t.id)
+            keep_json = old is not None and not changed[N_JSON] and len(changed) > len(values)
+            if keep_json and old is not None:
+                was = old.properties
+                keep_json = all(was.get(k) is None or native(was[k]) for k in names)
             del changed[N_JSON]
             meta = {k: (v.last_update_time, v.source) for k, v in t.metadata.items()}
             partial.append(
@@ -334,7 +345,7 @@ class Neo4jGraph(StoreBase):
                     "id": t.id,
                     "expected": ws.expected_etags[t.id],
                     "set": changed,
-                    "json": json_names(t.properties),
+                    "json": None if keep_json else json_names(t.properties),
                     "etag": t.etag,
                     "meta": orjson.dumps(meta).decode(),
                 }
