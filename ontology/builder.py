@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ontology.elements import Builtin, Element, Ref, Value
+from ontology.extensions import PREDEFINED_ENUMS
 from ontology.model import (
     ArraySchema,
     Command,
@@ -148,6 +149,9 @@ class Builder:
     def schema(self, value: Value | None) -> Schema:
         t = self.resolver.target(value)
         if isinstance(t, Builtin):
+            if t.iri in PREDEFINED_ENUMS:  # e.g. TemperatureUnit: its units are the values
+                values = tuple(EnumValue(v, v) for v in PREDEFINED_ENUMS[t.iri])
+                return EnumSchema("string", values, id=t.iri)
             return PrimitiveSchema(t.term)
         if isinstance(t, Ref):
             return self.known_schemas.get(t.target) or Schema(id=t.target)

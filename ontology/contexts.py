@@ -92,6 +92,22 @@ class Scope:
             found.update(ctx.schemas)
         return found
 
+    def extension_instances(self) -> dict[str, tuple[str, str, str]]:
+        """Predefined elements the extension contexts in scope add, by term and by IRI:
+        key -> (term, class, IRI); e.g. IoT Central's ``geopoint`` (an Object) and the
+        quantitativeTypes unit-type Enums and units.  Memoised per list of contexts, since
+        it is consulted for every reference by term."""
+        key = tuple(ctx.dtmi for ctx in self.contexts)
+        found = _INSTANCES.get(key)
+        if found is None:
+            found = {}
+            for ctx in self.contexts:
+                typed = [(t, ("Object", iri)) for t, iri in ctx.schemas.items()]
+                for term, (cls, iri) in [*typed, *ctx.instances.items()]:
+                    found[term] = found[iri] = (term, cls, iri)
+            _INSTANCES[key] = found
+        return found
+
     def adjunct(self, term: str) -> AdjunctType | None:
         """The adjunct type a co-type names, by term or by its full identifier."""
         for ctx in reversed(self.contexts):
@@ -99,6 +115,9 @@ class Scope:
             if name in ctx.adjuncts:
                 return ctx.adjuncts[name]
         return None
+
+
+_INSTANCES: dict[tuple[str, ...], dict[str, tuple[str, str, str]]] = {}
 
 
 class ContextReader:

@@ -10,12 +10,13 @@ import re
 from dataclasses import dataclass, field, replace
 
 from ontology.metamodel import PropDef
-from ontology.quantities import SEMANTIC_TYPES, UNITS
+from ontology.quantities import SEMANTIC_TYPES, UNIT_PREFIXES, UNITS
 
 __all__ = [
     "AFFILIATE_VERSIONS",
     "KNOWN_CONTEXTS",
     "LIMIT_CONTEXTS",
+    "PREDEFINED_ENUMS",
     "AdjunctType",
     "ExtensionContext",
     "core_context_version",
@@ -51,6 +52,9 @@ class ExtensionContext:
     units: dict[str, tuple[str, ...]]  # unit type term -> unit terms
     schemas: dict[str, str] = field(default_factory=dict)  # predefined schemas: term -> IRI
     reserved_prefixes: tuple[str, ...] = ()  # identifier prefixes the context keeps for itself
+    # Other predefined elements: term -> (class, IRI), e.g. the unit-type Enums and their
+    # unit EnumValues of quantitativeTypes (``TemperatureUnit``, ``kelvin``, ``kilo``).
+    instances: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def iri_base(self) -> str:
@@ -148,11 +152,56 @@ def _iotcentral() -> ExtensionContext:
 def _ctx(dtmi: str, versions: str, adjuncts: list[AdjunctType] | dict[str, AdjunctType],
          quantities: str | None = None) -> ExtensionContext:
     table = adjuncts if isinstance(adjuncts, dict) else {a.name: a for a in adjuncts}
-    return ExtensionContext(
+    ctx = ExtensionContext(
         dtmi, frozenset(int(v) for v in versions.split()), table,
         dict(SEMANTIC_TYPES[quantities]) if quantities else {},
         dict(UNITS[quantities]) if quantities else {},
     )
+    if quantities:
+        ctx.adjuncts.update({a.name: a for a in _unit_adjuncts()})
+        ctx.instances.update(_unit_instances(ctx))
+    return ctx
+
+
+# quantitativeTypes: the adjunct types that describe units, so that a model can define its
+# own units as EnumValues of its own Enums (the extension's unit types are built that way).
+# A unit-valued property takes a unit or prefix term, or the DTMI of an EnumValue.
+# The reference parser's metamodel lets BinaryUnit co-type any material class.
+_ANY_CLASS = ("Array Boolean Byte Bytes Command CommandPayload CommandRequest CommandResponse "
+              "CommandType Component Date DateTime Decimal Double Duration Enum EnumValue Field "
+              "Float Integer Interface LatentType Long Map MapKey MapValue NamedLatentType Object "
+              "Property Relationship Short String Telemetry Time Unit UnitAttribute UnsignedByte "
+              "UnsignedInteger UnsignedLong UnsignedShort Uuid")
+
+
+def _unit_ref(name: str, required: bool = False) -> PropDef:
+    return PropDef(name, "element", range="EnumValue", min_count=int(required), max_count=1)
+
+
+def _unit_adjuncts() -> list[AdjunctType]:
+    symbol = PropDef("symbol", "string", min_count=1, max_count=1)
+    base, prefix = _unit_ref("baseUnit", required=True), _unit_ref("prefix")
+    return [
+        _adj("UnitPrefix", "EnumValue", symbol,
+             PropDef("exponent", "integer", min_count=1, max_count=1)),
+        _adj("SymbolicUnit", "EnumValue", symbol),
+        _adj("DecimalUnit", "EnumValue", base, prefix),
+        _adj("BinaryUnit", _ANY_CLASS, base, prefix),
+        _adj("RatioUnit", "EnumValue", _unit_ref("topUnit", required=True),
+             _unit_ref("bottomUnit", required=True)),
+    ]
+
+
+def _unit_instances(ctx: ExtensionContext) -> dict[str, tuple[str, str]]:
+    """The unit-type and prefix Enums and their EnumValues, by term."""
+    base = ctx.iri_base
+    found: dict[str, tuple[str, str]] = {}
+    for enum, values, kind in [*((t, u, "unit") for t, u in ctx.units.items()),
+                               *((t, p, "unitprefix") for t, p in UNIT_PREFIXES.items())]:
+        found[enum] = ("Enum", f"{base}enum:{enum}")
+        for value in values:
+            found[value] = ("EnumValue", f"{base}{kind}:{value}")
+    return found
 
 
 _ANNOTATES = PropDef("annotates", "string", min_count=1, max_count=1)
@@ -176,13 +225,20 @@ KNOWN_CONTEXTS: dict[str, ExtensionContext] = {
         _ctx(f"{_EXT}mqtt;2", "3 4", _mqtt(2)),
         _ctx(f"{_EXT}mqtt;3", "3 4", _mqtt(3)),
         _ctx(f"{_EXT}mqtt;4", "3 4", _mqtt(4)),
-        _ctx(f"{_EXT}quantitativeTypes;1", "3 4", [],
-             f"{_EXT}quantitativeTypes;1"),
+        _ctx(f"{_EXT}quantitativeTypes;1", "3 4", [], f"{_EXT}quantitativeTypes;1"),
         _ctx(f"{_EXT}quantitativeTypes;2", "3 4", [], f"{_EXT}quantitativeTypes;2"),
         _ctx(f"{_EXT}quantitativeTypes;3", "3 4", [], f"{_EXT}quantitativeTypes;3"),
         # IoT Central's v2 partner context: adjunct types and two predefined schemas.
         _iotcentral(),
     ]
+}
+
+# Enums the extensions predefine (quantitativeTypes' unit types and prefixes), by IRI ->
+# the names of their values, so a schema such as ``TemperatureUnit`` can check instances.
+PREDEFINED_ENUMS: dict[str, tuple[str, ...]] = {
+    f"{c.iri_base}enum:{enum}": values
+    for c in KNOWN_CONTEXTS.values() if c.instances
+    for enum, values in [*c.units.items(), *UNIT_PREFIXES.items()]
 }
 
 # Partner contexts that imply a DTDL version even when listed before the DTDL context.

@@ -7,7 +7,15 @@ the quantitativeTypes extension v1-v3); kept as data so the parser needs no file
 
 from __future__ import annotations
 
-__all__ = ["SEMANTIC_TYPES", "UNITS"]
+__all__ = ["SEMANTIC_TYPES", "UNITS", "UNIT_PREFIXES"]
+
+# The prefix Enums of quantitativeTypes (the same in each version): Enum term -> prefix terms.
+UNIT_PREFIXES: dict[str, tuple[str, ...]] = {
+    "DecimalPrefix": ("deci", "centi", "milli", "micro", "nano", "pico", "femto", "atto", "zepto",
+                      "yocto", "deca", "hecto", "kilo", "mega", "giga", "tera", "peta", "exa",
+                      "zetta", "yotta"),
+    "BinaryPrefix": ("kibi", "mebi", "gibi", "tebi", "pebi", "exbi", "zebi", "yobi"),
+}
 
 # context -> {semantic type term: unit type term}
 SEMANTIC_TYPES: dict[str, dict[str, str]] = {}

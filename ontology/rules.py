@@ -273,18 +273,17 @@ def must_be_term(pdef: PropDef) -> Problem:
 
 
 def builtin_term(text: str, range_: str, pdef: PropDef, mm: Metamodel,
-                 extension_schemas: Mapping[str, str]) -> Builtin | Problem | None:
+                 extension_instances: Mapping[str, tuple[str, str, str]]
+                 ) -> Builtin | Problem | None:
     """A predefined instance named by ``text``; a problem; or None for a DTMI reference.
 
-    ``extension_schemas`` are the schemas extension contexts in scope define (term -> IRI),
-    such as IoT Central's ``geopoint``.
+    ``extension_instances`` are the elements extension contexts in scope predefine, by term
+    and by IRI (-> term, class, IRI), such as IoT Central's ``geopoint`` or the unit types
+    and units of quantitativeTypes.
     """
     term = instance_term(text, mm)
-    if text in extension_schemas or text in extension_schemas.values():
-        term = text if text in extension_schemas else next(
-            t for t, iri in extension_schemas.items() if iri == text)
-        cls, iri = "Object", extension_schemas[term]
-    elif term in mm.primitive_schemas:
+    # The core language's terms come first: a unit named "byte" does not hide the schema.
+    if term in mm.primitive_schemas:
         cls = mm.primitive_schemas[term]
         iri = f"dtmi:dtdl:instance:Schema:{term};{mm.version}"
     elif term in mm.standard_schemas:
@@ -292,6 +291,8 @@ def builtin_term(text: str, range_: str, pdef: PropDef, mm: Metamodel,
     elif term in mm.instances:
         cls = mm.instances[term]
         iri = f"dtmi:dtdl:instance:{cls}:{term};{mm.version}"
+    elif text in extension_instances:
+        term, cls, iri = extension_instances[text]
     else:
         cls = ""
     if cls:
@@ -388,3 +389,4 @@ def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str) ->
         if prop.min_count and prop.name not in present:
             yield Problem(Codes.MISSING_PROPERTY, f"'{adj.name}' needs the property "
                           f"'{prop.name}'.", f"Add '{prop.name}'.")
+

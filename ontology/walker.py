@@ -146,7 +146,10 @@ class Walker:
             adj_prop = next((p for a in adjuncts for p in a.props if p.name == name), None)
             if adj_prop is not None:
                 present.add(name)
-                self.report(literals.check_literal(adj_prop, value, mm), source, kptr, dtmi)
+                if adj_prop.kind == "element":  # e.g. a unit's baseUnit: a reference
+                    self._property(el, adj_prop, value, kptr, scope)
+                else:
+                    self.report(literals.check_literal(adj_prop, value, mm), source, kptr, dtmi)
                 el.extensions[name] = value
                 continue
             # An unknown key may belong to an undefined co-type (which v2 always tolerates).
@@ -237,7 +240,7 @@ class Walker:
     def _reference(self, text: str, pdef: PropDef, ptr: str, owner: Element,
                    scope: Scope) -> Value | None:
         range_ = pdef.range or "Entity"
-        builtin = rules.builtin_term(text, range_, pdef, scope.mm, scope.extension_schemas())
+        builtin = rules.builtin_term(text, range_, pdef, scope.mm, scope.extension_instances())
         if isinstance(builtin, Builtin):
             return builtin
         if builtin is not None:  # a problem
@@ -246,3 +249,4 @@ class Walker:
         ref = Ref(text, owner.source, ptr, range_, owner, pdef)
         self.refs.append(ref)
         return ref
+

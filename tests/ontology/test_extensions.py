@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ontology import parse_models
-from ontology.model import Property, Telemetry
+from ontology.model import EnumSchema, Property, Telemetry
 
 _EXT = "dtmi:dtdl:extension:"
 
@@ -135,3 +135,94 @@ def test_adjunct_types_by_identifier() -> None:
                      {"@type": ["Telemetry", "dtmi:iotcentral:class:Event;2"], "name": "e",
                       "schema": "double"})
     assert _codes(partner) == []
+
+
+def _errors(*docs: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(code, JSON pointer, message) of each error."""
+    return [(e.code, e.location.pointer if e.location else "", e.message)
+            for e in parse_models(list(docs)).errors]
+
+
+# ---------------------------------------------------------------------- user-defined units
+
+_QT2 = [f"{_EXT}quantitativeTypes;2"]
+
+
+def _units(*values: dict[str, Any]) -> dict[str, Any]:
+    """An interface declaring its own unit Enum (quantitativeTypes' unit adjunct types)."""
+    enum = {"@id": "dtmi:com:example:MyUnit;1", "@type": "Enum", "valueSchema": "string",
+            "enumValues": list(values)}
+    return {**_iface(4, _QT2, {"@type": "Property", "name": "unit",
+                               "schema": "dtmi:com:example:MyUnit;1"}), "schemas": [enum]}
+
+
+_FURLONG = {"@id": "dtmi:com:example:furlong;1", "@type": ["EnumValue", "SymbolicUnit",
+                                                           "DecimalUnit"],
+            "name": "furlong", "enumValue": "furlong", "symbol": "fur", "baseUnit": "metre"}
+
+
+def test_user_defined_units() -> None:
+    doc = _units(
+        _FURLONG,
+        {"@type": ["EnumValue", "RatioUnit"], "name": "furlongPerFortnight",
+         "enumValue": "fpf", "topUnit": "dtmi:com:example:furlong;1", "bottomUnit": "day"},
+        {"@type": ["EnumValue", "UnitPrefix"], "name": "lakh", "enumValue": "lakh",
+         "symbol": "L", "exponent": 5},
+        {"@type": ["EnumValue", "DecimalUnit"], "name": "kilofurlong", "enumValue": "kfur",
+         "baseUnit": "dtmi:com:example:furlong;1", "prefix": "kilo"},
+        {"@type": ["EnumValue", "BinaryUnit"], "name": "kibifurlong", "enumValue": "kifur",
+         "baseUnit": "dtmi:com:example:furlong;1", "prefix": "kibi"},
+    )
+    result = parse_models([doc])
+    assert result.ok, [str(e) for e in result.errors]
+    prop = result.registry["dtmi:com:example:Ext;1"].contents["unit"]
+    assert isinstance(prop, Property) and isinstance(prop.schema, EnumSchema)
+    assert [v.name for v in prop.schema.values] == [
+        "furlong", "furlongPerFortnight", "lakh", "kilofurlong", "kibifurlong"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ({"@type": ["EnumValue", "UnitPrefix"], "name": "lakh", "enumValue": "lakh"},
+     [("DTDL300", "/schemas/0/enumValues/0", "'symbol'"),
+      ("DTDL300", "/schemas/0/enumValues/0", "'exponent'")]),
+    ({"@type": ["EnumValue", "UnitPrefix"], "name": "lakh", "enumValue": "lakh",
+      "symbol": "L", "exponent": "5"},
+     [("DTDL305", "/schemas/0/enumValues/0/exponent", "'exponent'")]),
+    ({"@type": ["EnumValue", "RatioUnit"], "name": "r", "enumValue": "r", "topUnit": "metre"},
+     [("DTDL300", "/schemas/0/enumValues/0", "'bottomUnit'")]),
+    ({**_FURLONG, "baseUnit": "meter"}, [("DTDL309", "/schemas/0/enumValues/0/baseUnit",
+                                          "'meter'")]),
+    ({**_FURLONG, "baseUnit": "double"}, [("DTDL309", "/schemas/0/enumValues/0/baseUnit",
+                                           "'double'")]),
+    ({**_FURLONG, "baseUnit": "dtmi:com:example:nothing;1"},
+     [("DTDL400", "/schemas/0/enumValues/0/baseUnit", "dtmi:com:example:nothing;1")]),
+    ({**_FURLONG, "baseUnit": "dtmi:com:example:MyUnit;1"},  # an Enum, not a unit
+     [("DTDL401", "/schemas/0/enumValues/0/baseUnit", "dtmi:com:example:MyUnit;1")]),
+])
+def test_user_defined_unit_errors(value: dict[str, Any],
+                                  expected: list[tuple[str, str, str]]) -> None:
+    found = _errors(_units(value))
+    assert [(c, p) for c, p, _ in found] == [(c, p) for c, p, _ in expected]
+    pairs = zip(found, expected, strict=True)
+    assert all(word in message for (_, _, message), (_, _, word) in pairs)
+
+
+def test_unit_adjunct_types_go_on_enum_values() -> None:
+    doc = _iface(4, _QT2, {"@type": ["Property", "SymbolicUnit"], "name": "p",
+                           "schema": "double", "symbol": "x"})
+    [(code, pointer, message)] = _errors(doc)
+    assert (code, pointer) == ("DTDL215", "/contents/0/@type") and "SymbolicUnit" in message
+
+
+def test_unit_types_are_schemas_only_under_the_extension() -> None:
+    schema = {"@type": "Property", "name": "p", "schema": "TemperatureUnit"}
+    assert _errors(_iface(4, _QT2, schema)) == []
+    [(code, pointer, _)] = _errors(_iface(4, [], schema))
+    assert (code, pointer) == ("DTDL309", "/contents/0/schema")
+    # A unit is an EnumValue, not a schema; core terms stay core ("byte" is a schema).
+    [(code, pointer, message)] = _errors(_iface(4, _QT2, {**schema, "schema": "metre"}))
+    assert (code, pointer) == ("DTDL309", "/contents/0/schema") and "'metre'" in message
+    assert _errors(_iface(4, _QT2, {**schema, "schema": "byte"})) == []
+    v3 = _iface(3, [f"{_EXT}quantitativeTypes;1"], {
+        **schema, "schema": "dtmi:dtdl:extension:quantitativeTypes:v1:enum:TemperatureUnit"})
+    assert _errors(v3) == []
