@@ -108,6 +108,16 @@ class Scope:
             _INSTANCES[key] = found
         return found
 
+    def adjunct_context(self, term: str) -> ExtensionContext | None:
+        """The extension context defining a co-type (adjunct or semantic type)."""
+        for ctx in reversed(self.contexts):
+            name = ctx.adjunct_term(term)
+            if name in ctx.adjuncts:
+                return ctx
+            if _strip(term, f"{ctx.iri_base}class:", "") in ctx.semantic_types:
+                return ctx
+        return None
+
     def adjunct(self, term: str) -> AdjunctType | None:
         """The adjunct type a co-type names, by term or by its full identifier."""
         for ctx in reversed(self.contexts):

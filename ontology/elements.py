@@ -33,6 +33,8 @@ class Element:
     parent: Element | None = None
     parent_prop: str | None = None
     synthetic_id: str | None = None  # id the parser assigns when none is written
+    # Extension property -> the DTDL version its extension is written in (for Overriding).
+    extension_versions: dict[str, int] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

@@ -59,6 +59,8 @@ class Codes:
     BAD_UNIT = "DTDL314"
     KEYWORD_NOT_ALLOWED = "DTDL315"
     SIBLING_MISSING = "DTDL316"
+    BAD_OVERRIDE = "DTDL317"  # 'overrides' names no extension property of the annotated element
+    OVERRIDE_SCHEMA = "DTDL318"  # an Override's schema does not match the overridden property
 
     UNRESOLVED = "DTDL400"
     WRONG_REFERENCE_CLASS = "DTDL401"

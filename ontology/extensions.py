@@ -41,6 +41,7 @@ class AdjunctType:
     props: tuple[PropDef, ...] = ()
     schema_classes: frozenset[str] = frozenset()  # the element's schema must be one of these
     schema_terms: frozenset[str] = frozenset()  # ... or one of these predefined schemas
+    requires: frozenset[str] = frozenset()  # adjunct types that must co-type the element too
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class ExtensionContext:
     # Other predefined elements: term -> (class, IRI), e.g. the unit-type Enums and their
     # unit EnumValues of quantitativeTypes (``TemperatureUnit``, ``kelvin``, ``kilo``).
     instances: dict[str, tuple[str, str]] = field(default_factory=dict)
+    defined_in: int = 0  # the DTDL version the extension itself is written in (0: unknown)
 
     @property
     def iri_base(self) -> str:
@@ -74,9 +76,10 @@ class ExtensionContext:
 
 
 def _adj(name: str, cotypes: str, *props: PropDef, schemas: str = "",
-         terms: str = "") -> AdjunctType:
+         terms: str = "", requires: str = "") -> AdjunctType:
     return AdjunctType(name, frozenset(cotypes.split()), props,
-                       frozenset(schemas.split()), frozenset(terms.split()))
+                       frozenset(schemas.split()), frozenset(terms.split()),
+                       frozenset(requires.split()))
 
 
 def _mqtt(version: int) -> dict[str, AdjunctType]:
@@ -150,12 +153,13 @@ def _iotcentral() -> ExtensionContext:
 
 
 def _ctx(dtmi: str, versions: str, adjuncts: list[AdjunctType] | dict[str, AdjunctType],
-         quantities: str | None = None) -> ExtensionContext:
+         quantities: str | None = None, defined_in: int = 0) -> ExtensionContext:
     table = adjuncts if isinstance(adjuncts, dict) else {a.name: a for a in adjuncts}
     ctx = ExtensionContext(
         dtmi, frozenset(int(v) for v in versions.split()), table,
         dict(SEMANTIC_TYPES[quantities]) if quantities else {},
         dict(UNITS[quantities]) if quantities else {},
+        defined_in=defined_in,
     )
     if quantities:
         ctx.adjuncts.update({a.name: a for a in _unit_adjuncts()})
@@ -211,23 +215,33 @@ _EXT = "dtmi:dtdl:extension:"
 KNOWN_CONTEXTS: dict[str, ExtensionContext] = {
     c.dtmi: c
     for c in [
+        # The last argument is the DTDL version each extension is itself written in (the
+        # Overriding extension's version constraint compares it with the model's).
         _ctx(f"{_EXT}annotation;1", "3 4", [_adj("ValueAnnotation", "Property Telemetry",
-                                               _ANNOTATES)]),
+                                               _ANNOTATES)], defined_in=3),
         _ctx(f"{_EXT}annotation;2", "3 4", [_adj("ValueAnnotation", "Property Telemetry",
-                                                 _ANNOTATES)]),
-        _ctx(f"{_EXT}historization;1", "3 4", [_adj("Historized", "Property Telemetry")]),
-        _ctx(f"{_EXT}historization;2", "3 4", [_adj("Historized", "Property Telemetry")]),
-        _ctx(f"{_EXT}overriding;1", "3 4", [_adj("Override", "Property", _OVERRIDES)]),
-        _ctx(f"{_EXT}overriding;2", "3 4", [_adj("Override", "Property", _OVERRIDES)]),
-        _ctx(f"{_EXT}requirement;1", "3 4", [_adj("Required", "Field")]),
-        _ctx(f"{_EXT}requirement;2", "3 4", [_adj("Required", "Field Property")]),
-        _ctx(f"{_EXT}mqtt;1", "3 4", _mqtt(1)),
-        _ctx(f"{_EXT}mqtt;2", "3 4", _mqtt(2)),
-        _ctx(f"{_EXT}mqtt;3", "3 4", _mqtt(3)),
-        _ctx(f"{_EXT}mqtt;4", "3 4", _mqtt(4)),
-        _ctx(f"{_EXT}quantitativeTypes;1", "3 4", [], f"{_EXT}quantitativeTypes;1"),
-        _ctx(f"{_EXT}quantitativeTypes;2", "3 4", [], f"{_EXT}quantitativeTypes;2"),
-        _ctx(f"{_EXT}quantitativeTypes;3", "3 4", [], f"{_EXT}quantitativeTypes;3"),
+                                                 _ANNOTATES)], defined_in=4),
+        _ctx(f"{_EXT}historization;1", "3 4", [_adj("Historized", "Property Telemetry")],
+             defined_in=3),
+        _ctx(f"{_EXT}historization;2", "3 4", [_adj("Historized", "Property Telemetry")],
+             defined_in=4),
+        _ctx(f"{_EXT}overriding;1", "3 4", [_adj("Override", "Property", _OVERRIDES,
+                                               requires="ValueAnnotation")], defined_in=3),
+        _ctx(f"{_EXT}overriding;2", "3 4", [_adj("Override", "Property", _OVERRIDES,
+                                               requires="ValueAnnotation")], defined_in=4),
+        _ctx(f"{_EXT}requirement;1", "3 4", [_adj("Required", "Field")], defined_in=4),
+        _ctx(f"{_EXT}requirement;2", "3 4", [_adj("Required", "Field Property")],
+             defined_in=4),
+        _ctx(f"{_EXT}mqtt;1", "3 4", _mqtt(1), defined_in=3),
+        _ctx(f"{_EXT}mqtt;2", "3 4", _mqtt(2), defined_in=4),
+        _ctx(f"{_EXT}mqtt;3", "3 4", _mqtt(3), defined_in=4),
+        _ctx(f"{_EXT}mqtt;4", "3 4", _mqtt(4), defined_in=4),
+        _ctx(f"{_EXT}quantitativeTypes;1", "3 4", [], f"{_EXT}quantitativeTypes;1",
+             defined_in=3),
+        _ctx(f"{_EXT}quantitativeTypes;2", "3 4", [], f"{_EXT}quantitativeTypes;2",
+             defined_in=4),
+        _ctx(f"{_EXT}quantitativeTypes;3", "3 4", [], f"{_EXT}quantitativeTypes;3",
+             defined_in=4),
         # IoT Central's v2 partner context: adjunct types and two predefined schemas.
         _iotcentral(),
     ]

@@ -215,6 +215,7 @@ def _finish(walker: Walker, resolver: Resolver, missing: dict[str, list[Any]],
     cyclic = resolver.check_inheritance(interfaces)
     resolver.check_components(interfaces)
     resolver.check_annotations(interfaces)
+    resolver.check_overrides(interfaces)
     resolver.check_indexes()
     resolver.check_element_counts(interfaces)
     resolver.check_schemas(interfaces)

@@ -17,7 +17,7 @@ from ontology.errors import Codes
 from ontology.metamodel import Metamodel, metamodel_for
 from ontology.model import Interface
 from ontology.problem import Problem
-from ontology.rules import check_version
+from ontology.rules import check_override, check_version, extension_term
 from ontology.walker import Issue, Walker
 
 __all__ = ["Resolver"]
@@ -288,6 +288,37 @@ class Resolver:
                         f"a Property or Telemetry of '{el.id}'.",
                         "Name a Property or Telemetry of the same interface in 'annotates'.",
                         f"{content.pointer}/annotates"), el.id)
+
+    def check_overrides(self, interfaces: list[Element]) -> None:
+        """Overriding: each Override of an interface's own contents names an extension property
+        of the sibling it annotates (which may be inherited through extends), once per
+        sibling and property."""
+        for el in interfaces:
+            contents = self.flattened(el)
+            seen: dict[tuple[str, str], Element] = {}
+            for v in el.children.get("contents", ()):
+                content = self.target(v)
+                if not isinstance(content, Element) or "Override" not in {
+                        extension_term(t) for t in content.cotypes}:
+                    continue
+                annotates = content.extensions.get("annotates")
+                overrides = content.extensions.get("overrides")
+                target = contents.get(annotates) if isinstance(annotates, str) else None
+                if not isinstance(overrides, str) or target is None or \
+                        target.cls not in ("Property", "Telemetry"):
+                    continue  # a bad 'annotates' is reported by check_annotations
+                prop = extension_term(overrides)
+                for problem in check_override(content, target, prop):
+                    self.issue(content, problem, el.id)
+                other = seen.setdefault((annotates, prop), content)  # type: ignore[arg-type]
+                if other is not content:
+                    self.walker.issues.append(Issue(
+                        Problem(Codes.DUPLICATE_VALUE,
+                                f"'{other.literals.get('name')}' and "
+                                f"'{content.literals.get('name')}' both override '{prop}' of "
+                                f"'{annotates}'.", "Keep one Override per property."),
+                        content.source, f"{content.pointer}/overrides", el.id,
+                        ((other.source, f"{other.pointer}/overrides"),)))
 
     def check_indexes(self) -> None:
         """mqtt's Indexed: an ``index`` is unique among the siblings that carry one."""

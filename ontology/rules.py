@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ontology.elements import Builtin, Element, Value
+from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
-from ontology.metamodel import ClassDef, Metamodel, PropDef
+from ontology.extensions import KNOWN_CONTEXTS
+from ontology.metamodel import ClassDef, Metamodel, PropDef, metamodel_for
 from ontology.problem import Problem, json_kind
 
 if TYPE_CHECKING:
@@ -371,12 +372,20 @@ def check_semantic(el: Element, obj: dict[str, Any], semantic: list[str], scope:
                       f"'{semantic[0]}' needs.", f"Use one of: {choices}.", f"{ptr}/unit")
 
 
-def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str) -> Iterator[Problem]:
+def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str,
+                  adjuncts: frozenset[str] = frozenset()) -> Iterator[Problem]:
+    """An adjunct co-type's own rules; ``adjuncts`` names every adjunct co-type of ``el``."""
     if el.cls not in adj.cotypes:
         yield Problem(Codes.COTYPE_NOT_ALLOWED, f"'{adj.name}' cannot be applied to a {el.cls}.",
                       f"'{adj.name}' goes on " + ", ".join(sorted(adj.cotypes)) + ".",
                       f"{ptr}/@type")
         return
+    missing = sorted(adj.requires - adjuncts)
+    if missing:
+        yield Problem(Codes.COTYPE_NOT_ALLOWED,
+                      f"'{adj.name}' can only be used together with "
+                      f"{' and '.join(repr(m) for m in missing)} on the same element.",
+                      f"Add {', '.join(missing)} to @type, or drop '{adj.name}'.", f"{ptr}/@type")
     schema = el.one("schema")
     if (adj.schema_classes or adj.schema_terms) and isinstance(schema, Builtin | Element):
         term = schema.term if isinstance(schema, Builtin) else None
@@ -390,3 +399,86 @@ def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str) ->
             yield Problem(Codes.MISSING_PROPERTY, f"'{adj.name}' needs the property "
                           f"'{prop.name}'.", f"Add '{prop.name}'.")
 
+
+# ---------------------------------------------------------------------- overriding
+
+
+def extension_term(key: str) -> str:
+    """An extension property written as term or IRI, as its term.
+
+    ``dtmi:dtdl:extension:quantitativeTypes:v2:property:unit`` and
+    ``dtmi:dtdl:property:symbol;4`` -> ``unit``, ``symbol``.
+    """
+    if not key.startswith("dtmi:"):
+        return key
+    return key.rsplit(":", 1)[-1].split(";", 1)[0]
+
+
+def check_override(override: Element, target: Element, prop: str) -> Iterator[Problem]:
+    """An Override of property ``prop`` of the sibling ``target`` it annotates.
+
+    The property must come from an extension (not ``target``'s class), from one written in
+    the Override's DTDL version, and the Override's schema must be the property's type.
+    """
+    ptr, name = override.pointer, target.literals.get("name")
+    own_name = override.literals.get("name")
+    mm = metamodel_for(target.version)
+    if prop in mm.classes[target.cls].props:
+        yield Problem(Codes.BAD_OVERRIDE,
+                      f"'{own_name}' overrides '{prop}' of '{name}', but '{prop}' belongs to "
+                      f"{target.cls} itself; only extension properties can be overridden.",
+                      "Name a property that a co-type of the annotated element adds, such as "
+                      "the 'unit' of a semantic type.", f"{ptr}/overrides")
+        return
+    supplemental = {extension_term(k) for k in target.extensions}
+    if target.semantic_types:
+        supplemental.add("unit")
+    if prop not in supplemental:
+        offered = ", ".join(sorted(supplemental)) or "none"
+        yield Problem(Codes.BAD_OVERRIDE,
+                      f"'{own_name}' overrides '{prop}', but '{name}' has no extension property "
+                      f"'{prop}' (its extension properties: {offered}).",
+                      f"Name one of them in 'overrides', or give '{name}' a co-type that "
+                      f"defines '{prop}'.", f"{ptr}/overrides")
+        return
+    version = target.extension_versions.get(prop)
+    if version and version != override.version:
+        yield Problem(Codes.VERSION_NOT_ALLOWED,
+                      f"'{prop}' of '{name}' is defined by an extension written for DTDL "
+                      f"v{version}; an Override in a DTDL v{override.version} model can only "
+                      f"override properties of extensions written for DTDL v{override.version}.",
+                      f"Use the version of that extension made for DTDL v{override.version}.",
+                      f"{ptr}/overrides")
+    expected = _overridden_schema(target, prop)
+    if expected is None:
+        return
+    schema = override.one("schema")
+    actual = schema.iri if isinstance(schema, Builtin) else (
+        schema.target if isinstance(schema, Ref) else None)
+    if actual not in expected[1]:
+        yield Problem(Codes.OVERRIDE_SCHEMA,
+                      f"'{own_name}' overrides '{prop}' of '{name}', so its schema must be "
+                      f"{expected[0]}.", f"Set \"schema\": \"{expected[0]}\".",
+                      f"{ptr}/schema")
+
+
+def _overridden_schema(target: Element, prop: str) -> tuple[str, frozenset[str]] | None:
+    """(term, accepted IRIs) of the schema an Override of ``prop`` must have; None: unknown."""
+    if prop == "unit" and target.semantic_types:
+        iri = target.semantic_types[0]  # e.g. ...:quantitativeTypes:v2:class:Temperature
+        for ctx in KNOWN_CONTEXTS.values():
+            if ctx.instances and iri.startswith(f"{ctx.iri_base}class:"):
+                unit_type = ctx.semantic_types.get(iri[len(ctx.iri_base) + 6:])
+                if unit_type is not None:
+                    return unit_type, frozenset({ctx.instances[unit_type][1]})
+        return None
+    value = next((v for k, v in target.extensions.items() if extension_term(k) == prop), None)
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    term = ("boolean" if isinstance(value, bool) else "integer" if isinstance(value, int)
+            else "double" if isinstance(value, float) else "string" if isinstance(value, str)
+            else None)
+    if term is None:
+        return None
+    terms = {"integer": ("integer", "long"), "double": ("double", "float")}.get(term, (term,))
+    return term, frozenset(f"dtmi:dtdl:instance:Schema:{t};{target.version}" for t in terms)

@@ -162,8 +162,11 @@ class Walker:
             el.semantic_types = tuple(scope.semantic_iri(t) for t in semantic)
             self.report(rules.check_semantic(el, obj, semantic, scope, ptr, unit), source, ptr,
                         dtmi)
+        names = frozenset(a.name for a in adjuncts)
         for adj in adjuncts:
-            self.report(rules.check_adjunct(adj, el, present, ptr), source, ptr, dtmi)
+            self.report(rules.check_adjunct(adj, el, present, ptr, names), source, ptr, dtmi)
+        if cotypes:
+            el.extension_versions = _extension_versions(cotypes, semantic, scope)
         return el
 
     def _types(self, obj: dict[str, Any], ptr: str, source: SourceText, scope: Scope,
@@ -250,3 +253,18 @@ class Walker:
         self.refs.append(ref)
         return ref
 
+
+def _extension_versions(cotypes: tuple[str, ...], semantic: list[str],
+                        scope: Scope) -> dict[str, int]:
+    """Extension property -> the DTDL version its defining extension is written in."""
+    found: dict[str, int] = {}
+    for term in cotypes:
+        ctx = scope.adjunct_context(term)
+        if ctx is None or not ctx.defined_in:
+            continue
+        adj = scope.adjunct(term)
+        for prop in adj.props if adj is not None else ():
+            found[prop.name] = ctx.defined_in
+        if term in semantic:
+            found["unit"] = ctx.defined_in
+    return found

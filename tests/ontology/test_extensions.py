@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from ontology import parse_models
+from ontology.instance import validate_twin
 from ontology.model import EnumSchema, Property, Telemetry
 
 _EXT = "dtmi:dtdl:extension:"
@@ -137,10 +138,102 @@ def test_adjunct_types_by_identifier() -> None:
     assert _codes(partner) == []
 
 
+# ---------------------------------------------------------------------- overriding
+
+_OVERRIDING = [f"{_EXT}quantitativeTypes;2", f"{_EXT}annotation;2", f"{_EXT}overriding;2"]
+_CURRENT_TEMP = {"@type": ["Telemetry", "Temperature"], "name": "currentTemp",
+                 "schema": "double", "unit": "degreeFahrenheit"}
+_TEMP_UNIT = {"@type": ["Property", "ValueAnnotation", "Override"], "name": "currentTempUnit",
+              "annotates": "currentTemp", "overrides": "unit", "schema": "TemperatureUnit",
+              "writable": True}
+
+
 def _errors(*docs: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(code, JSON pointer, message) of each error."""
     return [(e.code, e.location.pointer if e.location else "", e.message)
             for e in parse_models(list(docs)).errors]
+
+
+def test_override_spec_example_and_its_instance_values() -> None:
+    result = parse_models([_iface(4, _OVERRIDING, _CURRENT_TEMP, _TEMP_UNIT)])
+    assert result.ok, [str(e) for e in result.errors]
+    # The overriding Property's schema is the unit type: instances give one of its units.
+    assert validate_twin(result.registry, "dtmi:com:example:Ext;1",
+                         {"currentTempUnit": "degreeCelsius"}) == []
+    [bad] = validate_twin(result.registry, "dtmi:com:example:Ext;1",
+                          {"currentTempUnit": "pascal"})
+    assert bad.path == "/currentTempUnit"
+
+
+def test_override_of_a_sibling_inherited_through_extends() -> None:
+    base = {"@context": ["dtmi:dtdl:context;4", f"{_EXT}quantitativeTypes;2",
+                         f"{_EXT}overriding;2"],
+            "@id": "dtmi:com:example:BaseSensor;1", "@type": "Interface",
+            "contents": [_CURRENT_TEMP]}
+    sensor = {**_iface(4, _OVERRIDING, _TEMP_UNIT), "extends": "dtmi:com:example:BaseSensor;1"}
+    assert _errors(sensor, base) == []
+    wrong = {**sensor, "contents": [{**_TEMP_UNIT, "schema": "PressureUnit"}]}
+    [(code, pointer, message)] = _errors(wrong, base)
+    assert (code, pointer) == ("DTDL318", "/contents/0/schema")
+    assert "TemperatureUnit" in message and "currentTemp" in message
+
+
+def test_override_needs_value_annotation() -> None:
+    lone = {**_TEMP_UNIT, "@type": ["Property", "Override"]}
+    del lone["annotates"]
+    [(code, pointer, message)] = _errors(_iface(4, _OVERRIDING, _CURRENT_TEMP, lone))
+    assert (code, pointer) == ("DTDL215", "/contents/1/@type")
+    assert "'ValueAnnotation'" in message
+
+
+@pytest.mark.parametrize(("overrides", "words"), [
+    ("symbol", ["'symbol'", "currentTemp", "unit"]),  # the sibling has no such property
+    ("schema", ["'schema'", "Telemetry itself"]),  # a property of the class, not an extension
+])
+def test_overrides_names_an_extension_property_of_the_sibling(overrides: str,
+                                                              words: list[str]) -> None:
+    doc = _iface(4, _OVERRIDING, _CURRENT_TEMP, {**_TEMP_UNIT, "overrides": overrides})
+    [(code, pointer, message)] = _errors(doc)
+    assert (code, pointer) == ("DTDL317", "/contents/1/overrides")
+    assert all(w in message for w in words), message
+
+
+def test_override_schema_matches_the_overridden_unit() -> None:
+    doc = _iface(4, _OVERRIDING, _CURRENT_TEMP, {**_TEMP_UNIT, "schema": "string"})
+    [(code, pointer, message)] = _errors(doc)
+    assert (code, pointer) == ("DTDL318", "/contents/1/schema")
+    assert "TemperatureUnit" in message
+
+
+def test_override_schema_matches_a_literal_extension_property() -> None:
+    ctx = [f"{_EXT}mqtt;2", f"{_EXT}annotation;2", f"{_EXT}overriding;2"]
+    indexed = {"@type": ["Telemetry", "Indexed"], "name": "t", "schema": "double", "index": 1}
+    override = {"@type": ["Property", "ValueAnnotation", "Override"], "name": "tIndex",
+                "annotates": "t", "overrides": "index", "schema": "integer"}
+    assert _errors(_iface(4, ctx, indexed, override)) == []
+    [(code, pointer, message)] = _errors(_iface(4, ctx, indexed,
+                                                {**override, "schema": "string"}))
+    assert (code, pointer) == ("DTDL318", "/contents/1/schema") and "integer" in message
+
+
+def test_overridden_extension_is_written_for_the_models_dtdl_version() -> None:
+    # quantitativeTypes;1 is written for DTDL v3: a DTDL v4 Override cannot override its unit.
+    ctx = [f"{_EXT}quantitativeTypes;1", f"{_EXT}annotation;2", f"{_EXT}overriding;2"]
+    [(code, pointer, message)] = _errors(_iface(4, ctx, _CURRENT_TEMP, _TEMP_UNIT))
+    assert (code, pointer) == ("DTDL113", "/contents/1/overrides")
+    assert "DTDL v3" in message and "'unit'" in message
+    v3 = [f"{_EXT}quantitativeTypes;1", f"{_EXT}annotation;1", f"{_EXT}overriding;1"]
+    assert _errors(_iface(3, v3, _CURRENT_TEMP, _TEMP_UNIT)) == []
+
+
+def test_one_override_per_sibling_property() -> None:
+    doc = _iface(4, _OVERRIDING, _CURRENT_TEMP, _TEMP_UNIT, {**_TEMP_UNIT, "name": "again"})
+    result = parse_models([doc])
+    [error] = result.errors
+    assert (error.code, error.location and error.location.pointer) == (
+        "DTDL311", "/contents/2/overrides")
+    assert "currentTempUnit" in error.message and "again" in error.message
+    assert [r.pointer for r in error.related] == ["/contents/1/overrides"]
 
 
 # ---------------------------------------------------------------------- user-defined units
