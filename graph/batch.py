@@ -100,6 +100,7 @@ def upsert_batch(
                 )
                 if old_rel is None:
                     added[(rup.source, rup.name)] = added.get((rup.source, rup.name), 0) + 1
+                    ws.new_rels.add((rup.source, rup.id))
                 old_rels[(rup.source, rup.id)] = rel
                 ws.rels.append(rel)
                 if store._hub.active:

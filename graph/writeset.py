@@ -19,6 +19,9 @@ class WriteSet:
     previous_models: dict[str, str] = field(default_factory=dict)
     twin_deletes: list[str] = field(default_factory=list)  # relationships go with them
     rels: list[Relationship] = field(default_factory=list)
+    # (source, id) of those ``rels`` read as absent just before: Neo4j CREATEs them
+    # (no existence check) and counts what it created; the others are MERGEd.
+    new_rels: set[tuple[str, str]] = field(default_factory=set)
     rel_deletes: list[Relationship] = field(default_factory=list)
     models: list[ModelInfo] = field(default_factory=list)
     model_deletes: list[str] = field(default_factory=list)
