@@ -20,10 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -31,6 +35,9 @@ __all__ = ["FastListExecutionContext"]
 
 # One selected field: (response key, attribute name, non-null?, serialize or sub-plan).
 _Entry = tuple[str, str, bool, Any]
+
+
+_SERIALIZE_INT = GraphQLInt.serialize
 
 
 class _GiveUp(Exception):
@@ -94,6 +101,13 @@ class FastListExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return entries
 
 
+# Values these scalars would hand back unchanged: answered without calling them
+# (most of the values in a long list are ids, model DTMIs and depths).
+_SERIALIZE_STRING, _SERIALIZE_ID = GraphQLString.serialize, GraphQLID.serialize
+_SERIALIZE_BOOLEAN = GraphQLBoolean.serialize
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # GraphQL Int is 32-bit
+
+
 def _complete(item: Any, non_null: bool, entries: list[_Entry]) -> Any:
     if item is None:
         if non_null:
@@ -105,6 +119,12 @@ def _complete(item: Any, non_null: bool, entries: list[_Entry]) -> Any:
             out[key] = how
             continue
         value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+        kind = type(value)
+        if (kind is str and (how is _SERIALIZE_STRING or how is _SERIALIZE_ID)) or (
+                kind is int and how is _SERIALIZE_INT and _INT_MIN <= value <= _INT_MAX) or (
+                kind is bool and how is _SERIALIZE_BOOLEAN):
+            out[key] = value
+            continue
         if value is None:
             if field_non_null:
                 raise _GiveUp
