@@ -56,7 +56,7 @@ def create_graphql_router(
                               principal=principal)
 
     router: GraphQLRouter[Any, Any] = _Router(
-        schema,  # type: ignore[arg-type]  # duck-types strawberry.Schema
+        schema,  # duck-types strawberry.Schema
         context_getter=context_getter,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         graphql_ide="graphiql",

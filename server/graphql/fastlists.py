@@ -118,7 +118,7 @@ def _complete(item: Any, non_null: bool, entries: list[_Entry]) -> Any:
         if name == "__typename":
             out[key] = how
             continue
-        value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+        value: Any = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
         kind = type(value)
         if (kind is str and (how is _SERIALIZE_STRING or how is _SERIALIZE_ID)) or (
                 kind is int and how is _SERIALIZE_INT and _INT_MIN <= value <= _INT_MAX) or (
