@@ -6,12 +6,33 @@ one) so several servers can run in one process, as the tests do.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import Counter as Tally
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-__all__ = ["CONTENT_TYPE_LATEST", "IngestMetrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "IngestMetrics", "observe_many"]
+
+
+def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
+    """``histogram.observe(v)`` for each value, at a fraction of the cost: one locked
+    increment per bucket touched and one for the sum, instead of two per value (the
+    lag of every committed reading is observed, thousands per batch)."""
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None:  # a prometheus_client without them
+        for v in values:
+            histogram.observe(v)
+        return
+    # observe() counts a value in the first bucket whose bound is >= it (buckets are
+    # stored non-cumulative): that is bisect_left.
+    for index, n in Tally(bisect_left(bounds, v) for v in values).items():
+        buckets[index].inc(n)
+    total.inc(sum(values))
 
 
 class IngestMetrics:

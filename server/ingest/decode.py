@@ -59,9 +59,10 @@ def format_timestamp(epoch: float) -> str:
 
 def parse_timestamp(value: Any) -> float:
     """An RFC 3339 string, or a number of seconds (or milliseconds) since the epoch."""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is bool:
         raise ValueError("a boolean is not a timestamp")
-    if isinstance(value, int | float):
+    if kind is float or kind is int or isinstance(value, int | float):
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"{value!r} is not a time")
         # Numbers past year 5138 in seconds are taken as milliseconds (JavaScript's Date.now()).
@@ -118,11 +119,12 @@ def _reading(
                 "not_object", f"{where}expected a JSON object of names to values, got {_kind(item)}"
             )
         fields = cfg.timestamp_fields
-        if any(f in item for f in fields):
-            stamp = next(item[f] for f in fields if f in item)
-            values = {k: v for k, v in item.items() if k not in fields}
-        else:
-            values = item
+        values = item
+        for name in fields:  # one plain loop: this runs for every message
+            if name in item:
+                stamp = item[name]
+                values = {k: v for k, v in item.items() if k not in fields}
+                break
         if not values:
             raise DecodeError("empty", f"{where}no values besides the timestamp")
     if stamp is None:

@@ -33,7 +33,7 @@ from server.config import IngestConfig
 from server.ingest.deadletters import DeadLetter, payload_excerpt
 from server.ingest.decode import DecodeError, Reading, decode_payload
 from server.ingest.topics import TopicRouter
-from server.metrics import IngestMetrics
+from server.metrics import IngestMetrics, observe_many
 
 __all__ = ["Acknowledger", "CommitListener", "Inbound", "IngestPipeline"]
 
@@ -224,9 +224,7 @@ class IngestPipeline:
         self.metrics.batch_size.observe(len(batch))
         self.metrics.applied_updates.inc(len(applied))
         self.metrics.applied_messages.inc(len({id(m) for m, _ in applied}))
-        observe = self.metrics.lag.observe
-        for _, r in applied:
-            observe(max(0.0, commit_time - r.epoch))
+        observe_many(self.metrics.lag, [max(0.0, commit_time - r.epoch) for _, r in applied])
         if self._listeners:
             readings = [r for _, r in applied]
             for listener in self._listeners:
