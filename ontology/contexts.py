@@ -97,7 +97,9 @@ class Scope:
         key -> (term, class, IRI); e.g. IoT Central's ``geopoint`` (an Object) and the
         quantitativeTypes unit-type Enums and units.  Memoised per list of contexts, since
         it is consulted for every reference by term."""
-        key = tuple(ctx.dtmi for ctx in self.contexts)
+        if not self.contexts:
+            return _NO_INSTANCES
+        key = tuple([ctx.dtmi for ctx in self.contexts])
         found = _INSTANCES.get(key)
         if found is None:
             found = {}
@@ -128,6 +130,7 @@ class Scope:
 
 
 _INSTANCES: dict[tuple[str, ...], dict[str, tuple[str, str, str]]] = {}
+_NO_INSTANCES: dict[str, tuple[str, str, str]] = {}
 
 
 class ContextReader:

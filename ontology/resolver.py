@@ -294,13 +294,15 @@ class Resolver:
         of the sibling it annotates (which may be inherited through extends), once per
         sibling and property."""
         for el in interfaces:
+            overriding = [c for v in el.children.get("contents", ())
+                          if isinstance(c := self.target(v), Element)
+                          and "overrides" in c.extensions
+                          and "Override" in {extension_term(t) for t in c.cotypes}]
+            if not overriding:
+                continue
             contents = self.flattened(el)
             seen: dict[tuple[str, str], Element] = {}
-            for v in el.children.get("contents", ()):
-                content = self.target(v)
-                if not isinstance(content, Element) or "Override" not in {
-                        extension_term(t) for t in content.cotypes}:
-                    continue
+            for content in overriding:
                 annotates = content.extensions.get("annotates")
                 overrides = content.extensions.get("overrides")
                 target = contents.get(annotates) if isinstance(annotates, str) else None

@@ -162,10 +162,10 @@ class Walker:
             el.semantic_types = tuple(scope.semantic_iri(t) for t in semantic)
             self.report(rules.check_semantic(el, obj, semantic, scope, ptr, unit), source, ptr,
                         dtmi)
-        names = frozenset(a.name for a in adjuncts)
-        for adj in adjuncts:
-            self.report(rules.check_adjunct(adj, el, present, ptr, names), source, ptr, dtmi)
-        if cotypes:
+        if cotypes:  # most elements have none: skip the co-type rules' set-up
+            names = frozenset(a.name for a in adjuncts)
+            for adj in adjuncts:
+                self.report(rules.check_adjunct(adj, el, present, ptr, names), source, ptr, dtmi)
             el.extension_versions = _extension_versions(cotypes, semantic, scope)
         return el
 
