@@ -57,6 +57,8 @@ class ExtensionContext:
     # unit EnumValues of quantitativeTypes (``TemperatureUnit``, ``kelvin``, ``kilo``).
     instances: dict[str, tuple[str, str]] = field(default_factory=dict)
     defined_in: int = 0  # the DTDL version the extension itself is written in (0: unknown)
+    # DTDL versions of the elements its co-types may go on (empty: any the context allows).
+    cotype_versions: frozenset[int] = frozenset()
 
     @property
     def iri_base(self) -> str:
@@ -153,13 +155,15 @@ def _iotcentral() -> ExtensionContext:
 
 
 def _ctx(dtmi: str, versions: str, adjuncts: list[AdjunctType] | dict[str, AdjunctType],
-         quantities: str | None = None, defined_in: int = 0) -> ExtensionContext:
+         quantities: str | None = None, defined_in: int = 0,
+         cotypes_on: str = "") -> ExtensionContext:
     table = adjuncts if isinstance(adjuncts, dict) else {a.name: a for a in adjuncts}
     ctx = ExtensionContext(
         dtmi, frozenset(int(v) for v in versions.split()), table,
         dict(SEMANTIC_TYPES[quantities]) if quantities else {},
         dict(UNITS[quantities]) if quantities else {},
         defined_in=defined_in,
+        cotype_versions=frozenset(int(v) for v in cotypes_on.split()),
     )
     if quantities:
         ctx.adjuncts.update({a.name: a for a in _unit_adjuncts()})
@@ -215,33 +219,36 @@ _EXT = "dtmi:dtdl:extension:"
 KNOWN_CONTEXTS: dict[str, ExtensionContext] = {
     c.dtmi: c
     for c in [
-        # The last argument is the DTDL version each extension is itself written in (the
-        # Overriding extension's version constraint compares it with the model's).
+        # defined_in: the DTDL version each extension is itself written in (the Overriding
+        # extension's version constraint compares it with the model's); cotypes_on: the
+        # DTDL versions of the elements its co-types may go on (a context may be usable in
+        # a newer model, e.g. inside a nested @context, without its co-types being).
         _ctx(f"{_EXT}annotation;1", "3 4", [_adj("ValueAnnotation", "Property Telemetry",
-                                               _ANNOTATES)], defined_in=3),
+                                               _ANNOTATES)], defined_in=3, cotypes_on="3"),
         _ctx(f"{_EXT}annotation;2", "3 4", [_adj("ValueAnnotation", "Property Telemetry",
                                                  _ANNOTATES)], defined_in=4),
         _ctx(f"{_EXT}historization;1", "3 4", [_adj("Historized", "Property Telemetry")],
-             defined_in=3),
+             defined_in=3, cotypes_on="3"),
         _ctx(f"{_EXT}historization;2", "3 4", [_adj("Historized", "Property Telemetry")],
              defined_in=4),
         _ctx(f"{_EXT}overriding;1", "3 4", [_adj("Override", "Property", _OVERRIDES,
-                                               requires="ValueAnnotation")], defined_in=3),
+                                               requires="ValueAnnotation")],
+             defined_in=3, cotypes_on="3"),
         _ctx(f"{_EXT}overriding;2", "3 4", [_adj("Override", "Property", _OVERRIDES,
                                                requires="ValueAnnotation")], defined_in=4),
         _ctx(f"{_EXT}requirement;1", "3 4", [_adj("Required", "Field")], defined_in=4),
         _ctx(f"{_EXT}requirement;2", "3 4", [_adj("Required", "Field Property")],
              defined_in=4),
-        _ctx(f"{_EXT}mqtt;1", "3 4", _mqtt(1), defined_in=3),
+        _ctx(f"{_EXT}mqtt;1", "3 4", _mqtt(1), defined_in=3, cotypes_on="3"),
         _ctx(f"{_EXT}mqtt;2", "3 4", _mqtt(2), defined_in=4),
         _ctx(f"{_EXT}mqtt;3", "3 4", _mqtt(3), defined_in=4),
         _ctx(f"{_EXT}mqtt;4", "3 4", _mqtt(4), defined_in=4),
         _ctx(f"{_EXT}quantitativeTypes;1", "3 4", [], f"{_EXT}quantitativeTypes;1",
-             defined_in=3),
+             defined_in=3, cotypes_on="3"),
         _ctx(f"{_EXT}quantitativeTypes;2", "3 4", [], f"{_EXT}quantitativeTypes;2",
-             defined_in=4),
+             defined_in=4, cotypes_on="4"),
         _ctx(f"{_EXT}quantitativeTypes;3", "3 4", [], f"{_EXT}quantitativeTypes;3",
-             defined_in=4),
+             defined_in=4, cotypes_on="4"),
         # IoT Central's v2 partner context: adjunct types and two predefined schemas.
         _iotcentral(),
     ]

@@ -400,6 +400,22 @@ def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str,
                           f"'{prop.name}'.", f"Add '{prop.name}'.")
 
 
+def check_cotype_versions(el: Element, cotypes: Sequence[str], scope: Scope,
+                          ptr: str) -> Iterator[Problem]:
+    """Each extension's co-types go only on elements of the DTDL versions it is made for."""
+    raw = el.raw.get("@type")
+    for term in cotypes:
+        ctx = scope.adjunct_context(term)
+        if ctx is None or not ctx.cotype_versions or el.version in ctx.cotype_versions:
+            continue
+        allowed = " or ".join(f"v{v}" for v in sorted(ctx.cotype_versions))
+        yield Problem(Codes.COTYPE_NOT_ALLOWED,
+                      f"'{term}' from '{ctx.dtmi}' can only co-type DTDL {allowed} elements; "
+                      f"this {el.cls} is DTDL v{el.version}.",
+                      f"Use the version of the extension made for DTDL v{el.version}.",
+                      f"{ptr}/@type/{raw.index(term)}" if isinstance(raw, list) else f"{ptr}/@type")
+
+
 # ---------------------------------------------------------------------- overriding
 
 

@@ -163,6 +163,7 @@ class Walker:
             self.report(rules.check_semantic(el, obj, semantic, scope, ptr, unit), source, ptr,
                         dtmi)
         if cotypes:  # most elements have none: skip the co-type rules' set-up
+            self.report(rules.check_cotype_versions(el, cotypes, scope, ptr), source, ptr, dtmi)
             names = frozenset(a.name for a in adjuncts)
             for adj in adjuncts:
                 self.report(rules.check_adjunct(adj, el, present, ptr, names), source, ptr, dtmi)

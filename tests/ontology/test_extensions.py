@@ -217,13 +217,35 @@ def test_override_schema_matches_a_literal_extension_property() -> None:
 
 
 def test_overridden_extension_is_written_for_the_models_dtdl_version() -> None:
-    # quantitativeTypes;1 is written for DTDL v3: a DTDL v4 Override cannot override its unit.
-    ctx = [f"{_EXT}quantitativeTypes;1", f"{_EXT}annotation;2", f"{_EXT}overriding;2"]
-    [(code, pointer, message)] = _errors(_iface(4, ctx, _CURRENT_TEMP, _TEMP_UNIT))
+    # mqtt;2 is written for DTDL v4 but usable in a DTDL v3 model; Overriding removes that
+    # freedom: a DTDL v3 Override cannot override a property mqtt;2 defines.
+    indexed = {"@type": ["Telemetry", "Indexed"], "name": "t", "schema": "double", "index": 1}
+    override = {"@type": ["Property", "ValueAnnotation", "Override"], "name": "tIndex",
+                "annotates": "t", "overrides": "index", "schema": "integer"}
+    v3 = [f"{_EXT}mqtt;2", f"{_EXT}annotation;1", f"{_EXT}overriding;1"]
+    [(code, pointer, message)] = _errors(_iface(3, v3, indexed, override))
     assert (code, pointer) == ("DTDL113", "/contents/1/overrides")
-    assert "DTDL v3" in message and "'unit'" in message
-    v3 = [f"{_EXT}quantitativeTypes;1", f"{_EXT}annotation;1", f"{_EXT}overriding;1"]
-    assert _errors(_iface(3, v3, _CURRENT_TEMP, _TEMP_UNIT)) == []
+    assert "DTDL v4" in message and "'index'" in message
+    assert _errors(_iface(3, [f"{_EXT}mqtt;1", *v3[1:]], indexed, override)) == []
+
+
+@pytest.mark.parametrize(("version", "context", "cotype"), [
+    (4, "historization;1", "Historized"),  # v1 extensions are for DTDL v3 elements
+    (4, "quantitativeTypes;1", "Temperature"),
+    (3, "quantitativeTypes;2", "Temperature"),  # quantitativeTypes;2 is for DTDL v4 only
+])
+def test_extension_cotypes_go_on_elements_of_their_dtdl_version(version: int, context: str,
+                                                                cotype: str) -> None:
+    content = {"@type": ["Telemetry", cotype], "name": "t", "schema": "double", "unit": "kelvin"}
+    if cotype == "Historized":
+        del content["unit"]
+    [(code, pointer, message)] = _errors(_iface(version, [f"{_EXT}{context}"], content))
+    assert (code, pointer) == ("DTDL215", "/contents/0/@type/1")
+    assert f"'{cotype}'" in message and f"DTDL v{version}" in message
+    # The same context is still usable inside the model, e.g. for a nested element's context.
+    nested = {"@context": f"{_EXT}{context}", "@type": "Property", "name": "p",
+              "schema": "double"}
+    assert _errors(_iface(version, [], nested)) == []
 
 
 def test_one_override_per_sibling_property() -> None:
