@@ -446,7 +446,9 @@ def check_override(override: Element, target: Element, prop: str) -> Iterator[Pr
                       "Name a property that a co-type of the annotated element adds, such as "
                       "the 'unit' of a semantic type.", f"{ptr}/overrides")
         return
-    supplemental = {extension_term(k) for k in target.extensions}
+    # Properties its co-types define (set or not, see _extension_versions), or that it sets.
+    supplemental = {extension_term(k) for k in target.extensions} | set(
+        target.extension_versions)
     if target.semantic_types:
         supplemental.add("unit")
     if prop not in supplemental:
