@@ -277,11 +277,11 @@ class Resolver:
             contents = self.flattened(el)
             for content in contents.values():
                 annotates = content.extensions.get("annotates")
-                if "ValueAnnotation" not in content.cotypes or not isinstance(annotates, str):
+                if not isinstance(annotates, str) or not _has_cotype(content, "ValueAnnotation"):
                     continue
                 target = contents.get(annotates)
                 if target is None or target.cls not in ("Property", "Telemetry") or \
-                        "ValueAnnotation" in target.cotypes:
+                        _has_cotype(target, "ValueAnnotation"):
                     self.issue(content, Problem(
                         Codes.SIBLING_MISSING,
                         f"'{content.literals.get('name')}' annotates '{annotates}', which is not "
@@ -296,8 +296,7 @@ class Resolver:
         for el in interfaces:
             overriding = [c for v in el.children.get("contents", ())
                           if isinstance(c := self.target(v), Element)
-                          and "overrides" in c.extensions
-                          and "Override" in {extension_term(t) for t in c.cotypes}]
+                          and "overrides" in c.extensions and _has_cotype(c, "Override")]
             if not overriding:
                 continue
             contents = self.flattened(el)
@@ -449,6 +448,11 @@ class Resolver:
                                       f"'{vs.term}'.",
                                       f"Give an {vs.term} value, or change valueSchema.",
                                       f"{v.pointer}/enumValue"), el.id)
+
+
+def _has_cotype(el: Element, term: str) -> bool:
+    """Whether ``el`` has the adjunct co-type ``term``, written as a term or an IRI."""
+    return any(t == term or extension_term(t) == term for t in el.cotypes)
 
 
 def _mm(el: Element) -> Metamodel:

@@ -248,6 +248,19 @@ def test_extension_cotypes_go_on_elements_of_their_dtdl_version(version: int, co
     assert _errors(_iface(version, [], nested)) == []
 
 
+def test_annotation_and_override_written_as_identifiers() -> None:
+    by_iri = {**_TEMP_UNIT, "@type": ["Property", f"{_EXT}annotation:v2:ValueAnnotation",
+                                      f"{_EXT}overriding:v2:Override"],
+              "overrides": f"{_EXT}quantitativeTypes:v2:property:unit"}
+    assert _errors(_iface(4, _OVERRIDING, _CURRENT_TEMP, by_iri)) == []
+    [(code, pointer, message)] = _errors(_iface(4, _OVERRIDING, _CURRENT_TEMP,
+                                                {**by_iri, "annotates": "nothing"}))
+    assert (code, pointer) == ("DTDL316", "/contents/1/annotates") and "'nothing'" in message
+    [(code, pointer, _)] = _errors(_iface(4, _OVERRIDING, _CURRENT_TEMP,
+                                          {**by_iri, "schema": "PressureUnit"}))
+    assert (code, pointer) == ("DTDL318", "/contents/1/schema")
+
+
 def test_one_override_per_sibling_property() -> None:
     doc = _iface(4, _OVERRIDING, _CURRENT_TEMP, _TEMP_UNIT, {**_TEMP_UNIT, "name": "again"})
     result = parse_models([doc])
