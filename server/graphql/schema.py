@@ -47,6 +47,8 @@ from server.graphql.types import (
     TwinFilterInput,
     call,
     ctx_of,
+    id_only_twin,
+    ids_only,
     page_size,
     to_filter,
     twin_of,
@@ -80,8 +82,12 @@ class Query:
                     sort.property if sort else None, bool(sort and sort.descending),
                     page_size(info, first, search=True), after)
         page = await call(info, ctx.engine.run, op)
-        twins = {t.id: t for t in await call(info, ctx.store.get_twins, page.ids)}
-        return TwinConnection(nodes=[twin_of(twins[i]) for i in page.ids if i in twins],
+        if ids_only(info, "nodes"):  # the search read the ids: no second round trip
+            nodes = [id_only_twin(i) for i in page.ids]
+        else:
+            twins = {t.id: t for t in await call(info, ctx.store.get_twins, page.ids)}
+            nodes = [twin_of(twins[i]) for i in page.ids if i in twins]
+        return TwinConnection(nodes=nodes,
                               page_info=PageInfo(end_cursor=page.end_cursor,
                                                  has_next_page=page.has_next))
 

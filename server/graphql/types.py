@@ -54,6 +54,8 @@ __all__ = [
     "TwinConnection",
     "TwinFilterInput",
     "hydrate",
+    "id_only_twin",
+    "ids_only",
     "page_size",
     "to_filter",
     "twin_of",
@@ -172,6 +174,28 @@ def _twin_documents_needed(info: Info) -> bool:
             ):
                 return True
     return False
+
+
+def ids_only(info: Info, list_field: str) -> bool:
+    """Whether the items of ``list_field`` (e.g. ``nodes`` of ``twins``) below this
+    field select nothing but ``id`` (fragments and directives count as more)."""
+    for field in info.selected_fields:
+        for sel in field.selections:
+            if not isinstance(sel, SelectedField):
+                return False
+            if sel.name == list_field and any(
+                not isinstance(sub, SelectedField) or sub.name not in ("id", "__typename")
+                or sub.directives for sub in sel.selections
+            ):
+                return False
+    return True
+
+
+def id_only_twin(twin_id: str) -> Twin:
+    """A Twin carrying only its id, for a caller that selected nothing else: a plain
+    dict reads the same through graphql-core and fastlists (Twin has no
+    ``is_type_of``, and ``id`` no resolver)."""
+    return cast(Twin, {"id": twin_id})
 
 
 async def _reached(info: Info, found: Sequence[QReached],

@@ -255,3 +255,42 @@ def test_id_and_model_only_answers_match_full_documents(client: TestClient) -> N
         twin { ... on Twin { id model } } } } }""")["twin"]["descendants"]
     assert [d["twin"] for d in frag] == [{"id": "room1", "model": ROOM},
                                          {"id": "room2", "model": ROOM}]
+
+
+def test_traversals_as_deep_as_the_cap(client: TestClient, store: TwinGraph) -> None:
+    """The default cap (max_traversal_depth=50) through GraphQL, not Azure's 10 hops."""
+    from graph import RelationshipUpsert, TwinUpsert
+
+    store.upsert_batch(
+        [TwinUpsert(f"c{i}", ROOM, {"level": i}) for i in range(51)],
+        [RelationshipUpsert(f"c{i}", "down", "contains", f"c{i + 1}") for i in range(50)],
+    )
+    got = data(client, '{ twin(id: "c0") { descendants { depth twin { id } } } }')
+    assert [(d["depth"], d["twin"]["id"]) for d in got["twin"]["descendants"]] == [
+        (i, f"c{i}") for i in range(1, 51)]
+    q = """query($m: String) { twin(id: "c50") { ancestors(depth: 45, model: $m) { depth }
+        path(to: "c0", via: ["contains"]) { ids } } }"""
+    got = data(client, q, m=ROOM)
+    assert [a["depth"] for a in got["twin"]["ancestors"]] == list(range(1, 46))
+    assert got["twin"]["path"] is None  # contains points down the chain, not up
+    got = data(client, '{ twin(id: "c0") { path(to: "c50", via: ["contains"]) { ids } } }')
+    assert got["twin"]["path"]["ids"] == [f"c{i}" for i in range(51)]
+    assert codes(gql(client, '{ twin(id: "c0") { descendants(depth: 51) { depth } } }')) == [
+        "BAD_QUERY"]
+
+
+def test_search_ids_only_matches_full_documents(client: TestClient) -> None:
+    """``nodes { id }`` skips reading documents; the ids are the same as with more."""
+    def search(nodes: str) -> list[dict[str, Any]]:
+        q = ("query($m: String) { twins(filter: {model: $m, where: [{property: \"area\", "
+             "op: GE, value: 20}]}) { nodes " + nodes + " } }")
+        if "...T" in nodes:
+            q += " fragment T on Twin { id }"
+        return data(client, q, m=ROOM)["twins"]["nodes"]  # type: ignore[no-any-return]
+
+    expected = ["room1", "room2", "room5"]
+    assert search("{ id __typename }") == [{"id": i, "__typename": "Twin"} for i in expected]
+    full = search('{ id model name: property(name: "name") }')
+    assert [(n["id"], n["model"]) for n in full] == [(i, ROOM) for i in expected]
+    assert full[0]["name"] == "Room 101"
+    assert search("{ ...T }") == [{"id": i} for i in expected]
