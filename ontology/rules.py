@@ -306,19 +306,23 @@ def builtin_term(text: str, range_: str, pdef: PropDef, mm: Metamodel,
         return Problem(Codes.BAD_TERM, f"'{text}' is not allowed for '{pdef.name}'; expected one "
                        f"of: {', '.join(pdef.values)}.", "")
     if not mm.id_pattern.match(text):
-        close = _close_terms(text, range_, mm)
+        close = _close_terms(text, range_, mm, extension_instances)
         guess = f"Did you mean {' or '.join(repr(t) for t in close)}? " if close else ""
         return Problem(Codes.BAD_TERM, f"'{text}' is neither a DTDL term nor a valid DTMI.",
                        f"{guess}Reference a {range_} by its DTMI or define it inline.")
     return None
 
 
-def _close_terms(text: str, range_: str, mm: Metamodel) -> list[str]:
-    """The built-in terms of class ``range_`` spelled most like ``text`` (typos like 'dooble')."""
+def _close_terms(text: str, range_: str, mm: Metamodel,
+                 extension_instances: Mapping[str, tuple[str, str, str]]) -> list[str]:
+    """The built-in terms of class ``range_`` spelled most like ``text`` (typos like 'dooble'
+    or the unit 'meter')."""
     if len(text) > 64:  # no DTDL term is this long; spare difflib the work
         return []
     terms = [t for t, c in mm.primitive_schemas.items() if mm.is_a(c, range_)]
     terms += [t for t, c in mm.instances.items() if mm.is_a(c, range_)]
+    terms += [t for key, (t, c, _) in extension_instances.items()
+              if key == t and mm.is_a(c, range_)]
     return difflib.get_close_matches(text, terms, n=2, cutoff=0.75)
 
 
@@ -367,9 +371,13 @@ def check_semantic(el: Element, obj: dict[str, Any], semantic: list[str], scope:
     if isinstance(unit, str):
         unit = scope.unit_term(unit)
     if not isinstance(unit, str) or unit not in units.get(unit_type, ()):
-        choices = ", ".join(units.get(unit_type, ())[:8])
+        allowed = units.get(unit_type, ())
+        close = difflib.get_close_matches(unit, allowed, n=1, cutoff=0.75) \
+            if isinstance(unit, str) and len(unit) <= 64 else []
+        hint = f"Did you mean '{close[0]}'? " if close else ""
         yield Problem(Codes.BAD_UNIT, f"{unit!r} is not a unit of {unit_type}, as semantic type "
-                      f"'{semantic[0]}' needs.", f"Use one of: {choices}.", f"{ptr}/unit")
+                      f"'{semantic[0]}' needs.", f"{hint}Use one of: {', '.join(allowed[:8])}"
+                      + (", ..." if len(allowed) > 8 else "") + ".", f"{ptr}/unit")
 
 
 def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str,

@@ -335,6 +335,16 @@ def test_user_defined_unit_errors(value: dict[str, Any],
     assert all(word in message for (_, _, message), (_, _, word) in pairs)
 
 
+def test_unit_typos_get_a_suggestion() -> None:
+    [error] = parse_models([_units({**_FURLONG, "baseUnit": "meter"})]).errors
+    assert "'metre'" in error.hint
+    temp = {"@type": ["Telemetry", "Temperature"], "name": "t", "schema": "double",
+            "unit": "degreeCelcius"}
+    [error] = parse_models([_iface(4, _QT2, temp)]).errors
+    assert (error.code, error.hint.startswith("Did you mean 'degreeCelsius'?")) == (
+        "DTDL314", True)
+
+
 def test_unit_adjunct_types_go_on_enum_values() -> None:
     doc = _iface(4, _QT2, {"@type": ["Property", "SymbolicUnit"], "name": "p",
                            "schema": "double", "symbol": "x"})
