@@ -20,6 +20,9 @@ Neo4j
   its properties laid out like a twin's.
 - Model node: label ``DtdlModel``; ``id``, ``document`` (JSON), ``uploadTime``,
   ``decommissioned``.
+- Dead letters (``graph.deadletters``): label ``DeadLetter`` and one
+  ``DeadLetterSequence`` node; never a ``Twin`` label, so twin queries must
+  keep matching on ``Twin``.
 
 Embedded (networkx.MultiDiGraph)
 --------------------------------
