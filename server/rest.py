@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from graph.base import ModelInfo, TwinGraph
 from graph.errors import GraphError
@@ -109,8 +110,14 @@ def create_rest_router(store: TwinGraph, *, auth: Authenticator) -> APIRouter:
         sources: list[tuple[str, bytes]] = []
         budget = [MAX_UPLOAD_BYTES]
         try:
-            if files:
-                for upload in files:
+            form = request.headers.get("content-type", "").startswith(
+                ("multipart/", "application/x-www-form-urlencoded"))
+            if files or form:
+                # Accept files under any field name, not only ``files``: curl users name
+                # fields freely.  The form is already parsed (and cached) by FastAPI.
+                uploads = files or [v for _, v in (await request.form()).multi_items()
+                                    if isinstance(v, StarletteUploadFile)]
+                for upload in uploads:
                     raw = await upload.read(MAX_UPLOAD_BYTES + 1)
                     budget[0] -= len(raw)
                     if budget[0] < 0:

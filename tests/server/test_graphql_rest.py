@@ -81,6 +81,20 @@ def test_upload_zip(client: TestClient) -> None:
     assert len(resp.json()) == 2
 
 
+def test_upload_accepts_files_under_any_field_name(client: TestClient) -> None:
+    # `curl -F model=@Space.json` names the field freely; the upload must still work.
+    files = [("model", ("Space.json", json.dumps(SPACE), "application/json"))]
+    resp = client.post("/models", files=files, headers=ADMIN)
+    assert resp.status_code == 201, resp.text
+    assert [m["id"] for m in resp.json()] == ["dtmi:up:Space;1"]
+
+
+def test_multipart_without_files_is_a_clear_400(client: TestClient) -> None:
+    resp = client.post("/models", data={"note": "no file here"}, files=[], headers=ADMIN)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == "BAD_REQUEST"
+
+
 def test_upload_json_body(client: TestClient) -> None:
     resp = client.post("/models", json=[SPACE, ROOM], headers=ADMIN)
     assert resp.status_code == 201, resp.text
