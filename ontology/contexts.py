@@ -19,6 +19,8 @@ from ontology.extensions import (
     KNOWN_CONTEXTS,
     LIMIT_CONTEXTS,
     V2_CORE_QUANTITIES,
+    V2_UNIT_CLASSES,
+    V2_UNIT_INSTANCES,
     AdjunctType,
     ExtensionContext,
     core_context_version,
@@ -60,6 +62,11 @@ class Scope:
                 return ctx.semantic_types[name], ctx.units
         return None
 
+    def semantic_unit_class(self, term: str) -> str | None:
+        """The unit type a co-type names (DTDL v2: ``TemperatureUnit`` or its IRI), if any."""
+        adj = self.adjunct(term) if self.version == 2 else None
+        return adj.name if adj is not None and adj.material == "Unit" else None
+
     def semantic_iri(self, term: str) -> str:
         """The full identifier of a semantic type written as a term or IRI."""
         if self.version == 2:
@@ -97,12 +104,14 @@ class Scope:
         key -> (term, class, IRI); e.g. IoT Central's ``geopoint`` (an Object) and the
         quantitativeTypes unit-type Enums and units.  Memoised per list of contexts, since
         it is consulted for every reference by term."""
+        # DTDL v2's core context predefines its units and prefixes (metre, kilo).
+        core = V2_UNIT_INSTANCES if self.version == 2 else _NO_INSTANCES
         if not self.contexts:
-            return _NO_INSTANCES
-        key = tuple([ctx.dtmi for ctx in self.contexts])
+            return core
+        key = (str(self.version), *[ctx.dtmi for ctx in self.contexts])
         found = _INSTANCES.get(key)
         if found is None:
-            found = {}
+            found = dict(core)
             for ctx in self.contexts:
                 typed = [(t, ("Object", iri)) for t, iri in ctx.schemas.items()]
                 for term, (cls, iri) in [*typed, *ctx.instances.items()]:
@@ -122,6 +131,10 @@ class Scope:
 
     def adjunct(self, term: str) -> AdjunctType | None:
         """The adjunct type a co-type names, by term or by its full identifier."""
+        if self.version == 2:  # the core context's unit classes (TemperatureUnit, DecimalUnit)
+            unit_class = V2_UNIT_CLASSES.get(_strip(term, "dtmi:standard:class:", ";2"))
+            if unit_class is not None:
+                return unit_class
         for ctx in reversed(self.contexts):
             name = ctx.adjunct_term(term)
             if name in ctx.adjuncts:

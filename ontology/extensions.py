@@ -17,6 +17,9 @@ __all__ = [
     "KNOWN_CONTEXTS",
     "LIMIT_CONTEXTS",
     "PREDEFINED_ENUMS",
+    "V2_UNIT_CLASSES",
+    "V2_UNIT_INSTANCES",
+    "V2_UNIT_KINDS",
     "AdjunctType",
     "ExtensionContext",
     "core_context_version",
@@ -42,6 +45,12 @@ class AdjunctType:
     schema_classes: frozenset[str] = frozenset()  # the element's schema must be one of these
     schema_terms: frozenset[str] = frozenset()  # ... or one of these predefined schemas
     requires: frozenset[str] = frozenset()  # adjunct types that must co-type the element too
+    # The element class an element typed only with this co-type has (DTDL v2's unit types:
+    # {"@type": "TemperatureUnit"} is a Unit).  None: the co-type implies no class.
+    material: str | None = None
+    # Element-valued properties whose value must carry a given co-type, e.g. a DecimalUnit's
+    # 'prefix' must be a DecimalPrefix: property -> co-type term.
+    value_kinds: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +269,55 @@ PREDEFINED_ENUMS: dict[str, tuple[str, ...]] = {
     f"{c.iri_base}enum:{enum}": values
     for c in KNOWN_CONTEXTS.values() if c.instances
     for enum, values in [*c.units.items(), *UNIT_PREFIXES.items()]
+}
+
+
+def _v2_units() -> dict[str, AdjunctType]:
+    """DTDL v2's unit classes (core context, ``dtmi:standard:class:X;2``).
+
+    The unit types (``TemperatureUnit``...) type an element of the class Unit, the prefixes
+    (``DecimalPrefix``, ``BinaryPrefix``) one of the class UnitAttribute; the semantic units
+    (``DecimalUnit``, ``BinaryUnit``, ``RatioUnit``) are co-types of a Unit and say how it is
+    derived.  As in the reference metamodel, none of them goes on a content element.
+    """
+    symbol = PropDef("symbol", "string", min_count=1, max_count=1)
+    exponent = PropDef("exponent", "integer", min_count=1, max_count=1)
+
+    def unit_ref(name: str, required: bool = True, range_: str = "Unit") -> PropDef:
+        return PropDef(name, "element", range=range_, min_count=int(required), max_count=1)
+
+    table = [AdjunctType(t, frozenset({"Unit"}), material="Unit")
+             for t in UNITS["dtmi:dtdl:context;2"]]
+    table += [AdjunctType(p, frozenset({"UnitAttribute"}), (symbol, exponent),
+                          material="UnitAttribute") for p in V2_UNIT_PREFIXES]
+    for unit, prefix in (("DecimalUnit", "DecimalPrefix"), ("BinaryUnit", "BinaryPrefix")):
+        table.append(AdjunctType(unit, frozenset({"Unit"}),
+                                 (unit_ref("baseUnit"), unit_ref("prefix", False, "UnitAttribute")),
+                                 value_kinds=(("prefix", prefix),)))
+    table.append(AdjunctType("RatioUnit", frozenset({"Unit"}),
+                             (unit_ref("topUnit"), unit_ref("bottomUnit"))))
+    return {a.name: a for a in table}
+
+
+# DTDL v2 spells the prefix for ten 'deka' (quantitativeTypes: 'deca').
+V2_UNIT_PREFIXES: dict[str, tuple[str, ...]] = {
+    "DecimalPrefix": tuple("deka" if p == "deca" else p for p in UNIT_PREFIXES["DecimalPrefix"]),
+    "BinaryPrefix": UNIT_PREFIXES["BinaryPrefix"],
+}
+V2_UNIT_CLASSES: dict[str, AdjunctType] = _v2_units()
+# The predefined units and prefixes of DTDL v2: term -> its unit type or prefix class.
+V2_UNIT_KINDS: dict[str, str] = {
+    term: kind for kind, terms in [*UNITS["dtmi:dtdl:context;2"].items(),
+                                   *V2_UNIT_PREFIXES.items()] for term in terms
+}
+# ... as predefined elements, by term and by IRI -> (term, class, IRI), the form
+# ``Scope.extension_instances`` gives, so 'baseUnit': 'metre' resolves like any term.
+V2_UNIT_INSTANCES: dict[str, tuple[str, str, str]] = {
+    key: (term, cls, iri)
+    for term, kind in V2_UNIT_KINDS.items()
+    for cls, iri in [("UnitAttribute", f"dtmi:standard:unitprefix:{term};2")
+                     if kind in V2_UNIT_PREFIXES else ("Unit", f"dtmi:standard:unit:{term};2")]
+    for key in (term, iri)
 }
 
 # Partner contexts that imply a DTDL version even when listed before the DTDL context.

@@ -226,7 +226,15 @@ def _build(version: int) -> Metamodel:
         ], False, False),
         ("Field", "SchemaField", False, [], True, False),
     ]
-    if not v2:
+    if v2:
+        # Units written inline (the value of a semantic type's 'unit', a unit's 'baseUnit'):
+        # a Unit is typed by its unit type (TemperatureUnit), a UnitAttribute by its prefix
+        # class (DecimalPrefix); those co-types are in ontology/extensions.py (V2_UNIT_CLASSES).
+        table += [
+            ("Unit", "Entity", False, [PropDef("symbol", "string", max_count=1)], False, False),
+            ("UnitAttribute", "NamedEntity", False, [], False, False),
+        ]
+    else:
         table += [
             ("CommandRequest", "CommandPayload", False, [], True, False),
             ("CommandResponse", "CommandPayload", False, [], True, False),
@@ -269,7 +277,8 @@ def _build(version: int) -> Metamodel:
     terms = frozenset(
         set(classes) | prop_names | set(primitives) | set(standard)
         | {"asynchronous", "synchronous", "languageMajorVersion"}
-        | ({"SemanticType", "SemanticUnit", "Unit", "UnitAttribute", "unit"} if v2 else
+        | ({"SemanticType", "SemanticUnit", "unit", "baseUnit", "bottomUnit", "exponent",
+            "prefix", "topUnit"} if v2 else
            {"AdjunctType", "Alias", "aliasFor", "LatentType", "NamedLatentType", "SemanticType",
             "SemanticUnit", "Unit", "UnitAttribute", "symbol", "exponent", "DtdlExtension",
             "metamodel", "model"})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
-from ontology.extensions import KNOWN_CONTEXTS
+from ontology.extensions import KNOWN_CONTEXTS, V2_UNIT_KINDS
 from ontology.metamodel import ClassDef, Metamodel, PropDef, metamodel_for
 from ontology.problem import Problem, json_kind
 
@@ -163,6 +163,8 @@ def classify_types(raw: Any, expected: str, scope: Scope,
                                     "Check the spelling, or add the extension context that "
                                     "defines it.", iptr))
     allowed = mm.subclasses.get(expected, frozenset())
+    if not classes:  # a DTDL v2 unit type names its class: {"@type": "TemperatureUnit"}
+        classes = _implied_classes(cotypes, scope)
     if not classes:
         if not problems:
             problems.append(Problem(Codes.MISSING_TYPE,
@@ -183,6 +185,16 @@ def classify_types(raw: Any, expected: str, scope: Scope,
                                 + ".", f"Use @type {sorted(allowed)[0] if allowed else expected}.",
                                 ptr))
     return problems, cls, cotypes, semantic
+
+
+def _implied_classes(cotypes: list[str], scope: Scope) -> list[str]:
+    """The element classes the co-types imply (DTDL v2 units: TemperatureUnit -> Unit)."""
+    found: list[str] = []
+    for term in cotypes:
+        adj = scope.adjunct(term)
+        if adj is not None and adj.material is not None and adj.material not in found:
+            found.append(adj.material)
+    return found
 
 
 # ---------------------------------------------------------------------- properties
@@ -364,6 +376,17 @@ def check_semantic(el: Element, obj: dict[str, Any], semantic: list[str], scope:
                       f"{ptr}/@type")
     if isinstance(unit, list) and len(unit) == 1:
         unit = unit[0]
+    if unit is ABSENT:  # an inline unit whose own problems are reported
+        return
+    if isinstance(unit, Element):  # a DTDL v2 unit written in place: its unit type must fit
+        if not any(scope.semantic_unit_class(t) == unit_type for t in unit.cotypes):
+            kinds = [t for t in unit.cotypes if scope.semantic_unit_class(t)]
+            yield Problem(Codes.BAD_UNIT, "The unit defined here is "
+                          + (f"a {kinds[0]}" if kinds else "of no unit type")
+                          + f", but semantic type '{semantic[0]}' needs a {unit_type}.",
+                          f"Put {unit_type} in the unit's @type (e.g. [\"{unit_type}\", "
+                          "\"DecimalUnit\"]) or use a predefined unit.", f"{ptr}/unit/@type")
+        return
     if unit is None:
         yield Problem(Codes.MISSING_PROPERTY, f"Semantic type '{semantic[0]}' needs a 'unit'.",
                       f"Add a unit of type {unit_type}.")
@@ -384,10 +407,20 @@ def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str,
                   adjuncts: frozenset[str] = frozenset()) -> Iterator[Problem]:
     """An adjunct co-type's own rules; ``adjuncts`` names every adjunct co-type of ``el``."""
     if el.cls not in adj.cotypes:
+        hint = (f"'{adj.name}' types a unit written in place (such as the value of 'unit'), "
+                f"not a {el.cls}; drop it from @type." if adj.material else
+                f"'{adj.name}' goes on " + ", ".join(sorted(adj.cotypes)) + ".")
         yield Problem(Codes.COTYPE_NOT_ALLOWED, f"'{adj.name}' cannot be applied to a {el.cls}.",
-                      f"'{adj.name}' goes on " + ", ".join(sorted(adj.cotypes)) + ".",
-                      f"{ptr}/@type")
+                      hint, f"{ptr}/@type")
         return
+    for prop, kind in adj.value_kinds:  # e.g. a DecimalUnit's prefix must be a DecimalPrefix
+        found = _unit_kind(el.one(prop), kind)
+        if found != kind:
+            yield Problem(Codes.BAD_TERM, f"The '{prop}' of a {adj.name} must be a {kind}"
+                          + (f", not a {found}." if found else "."),
+                          f"Use a {kind}" + (" (deci, kilo, mega...)." if kind == "DecimalPrefix"
+                                             else " (kibi, mebi, gibi...)." if
+                                             kind == "BinaryPrefix" else "."), f"{ptr}/{prop}")
     missing = sorted(adj.requires - adjuncts)
     if missing:
         yield Problem(Codes.COTYPE_NOT_ALLOWED,
@@ -406,6 +439,16 @@ def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str,
         if prop.min_count and prop.name not in present:
             yield Problem(Codes.MISSING_PROPERTY, f"'{adj.name}' needs the property "
                           f"'{prop.name}'.", f"Add '{prop.name}'.")
+
+
+def _unit_kind(value: Value | None, wanted: str) -> str | None:
+    """The unit class of a predefined or inline unit (``kilo`` -> ``DecimalPrefix``);
+    ``wanted`` when there is nothing to check here (absent, or a reference by DTMI)."""
+    if isinstance(value, Builtin):
+        return V2_UNIT_KINDS.get(value.term)
+    if isinstance(value, Element):
+        return wanted if wanted in value.cotypes else next(iter(value.cotypes), None)
+    return wanted
 
 
 def check_cotype_versions(el: Element, cotypes: Sequence[str], scope: Scope,

@@ -141,7 +141,13 @@ class Walker:
             if name == "unit" and semantic:
                 present.add(name)
                 unit = value
-                el.unit = scope.unit_term(value) if isinstance(value, str) else None
+                if isinstance(value, str):
+                    el.unit = scope.unit_term(value)
+                elif mm.version == 2 and _inline(value):  # a unit defined in place
+                    self._property(el, _V2_UNIT, value, kptr, scope)
+                    parsed = el.children.pop("unit", [])
+                    unit = parsed[0] if parsed else rules.ABSENT  # ABSENT: already reported
+                    el.unit = unit.id if isinstance(unit, Element) else None
                 continue
             adj_prop = next((p for a in adjuncts for p in a.props if p.name == name), None)
             if adj_prop is not None:
@@ -253,6 +259,16 @@ class Walker:
         ref = Ref(text, owner.source, ptr, range_, owner, pdef)
         self.refs.append(ref)
         return ref
+
+
+# DTDL v2 lets a semantic type's 'unit' be a Unit element written in place.
+_V2_UNIT = PropDef("unit", "element", "Unit", max_count=1)
+
+
+def _inline(value: Any) -> bool:
+    """An object, or a list of one object: a value written in place rather than by name."""
+    return isinstance(value, dict) or (isinstance(value, list) and len(value) == 1
+                                       and isinstance(value[0], dict))
 
 
 def _extension_versions(cotypes: tuple[str, ...], semantic: list[str],
