@@ -147,7 +147,10 @@ class Walker:
                     self._property(el, _V2_UNIT, value, kptr, scope)
                     parsed = el.children.pop("unit", [])
                     unit = parsed[0] if parsed else rules.ABSENT  # ABSENT: already reported
+                    # The registry's 'unit' names units; one defined in place is named by
+                    # its @id, and its definition is kept as written among the extensions.
                     el.unit = unit.id if isinstance(unit, Element) else None
+                    el.extensions["unit"] = value
                 continue
             adj_prop = next((p for a in adjuncts for p in a.props if p.name == name), None)
             if adj_prop is not None:
