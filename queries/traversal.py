@@ -27,6 +27,8 @@ from typing import Any
 
 from graph.errors import NotFoundError
 from graph.layout import N_MODEL, NX_MODEL, NX_NAME, R_ID, TWIN_LABEL
+from ontology.model import ModelRegistry
+from ontology.model import Relationship as RelationshipDecl
 from queries.base import Operation, QueryContext, RunRead
 from queries.spec import (
     NODE_ID,
@@ -50,6 +52,7 @@ __all__ = [
     "ShortestPath",
     "Step",
     "make_steps",
+    "onward_models",
 ]
 
 Step = tuple[tuple[str, ...] | None, Direction]
@@ -217,15 +220,64 @@ def cypher_require(run_read: RunRead, twin_id: str) -> None:
         raise NotFoundError(f"twin {twin_id!r} does not exist")
 
 
+_onward_cache: dict[tuple[Step, ...], tuple[ModelRegistry, frozenset[str] | None]] = {}
+
+
+def onward_models(registry: ModelRegistry, steps: Sequence[Step]) -> frozenset[str] | None:
+    """The models whose twins may have a relationship some step walks on (None: any).
+
+    The store refuses a relationship its source's model does not declare, or whose
+    target is not of the declared target model (graph.core.validate_relationship),
+    so a twin of any other model is a dead end of the walk: a sensor has nothing
+    ``isLocatedIn`` it and contains nothing.  Models the registry does not know
+    (deleted since) are not in the set; callers treat them as walkable.
+    """
+    cached = _onward_cache.get(tuple(steps))
+    if cached is not None and cached[0] is registry:  # registries are immutable
+        return cached[1]
+    walkable: set[str] | None = set()
+    out_names = {n for names, d in steps if d != "in" for n in names or ()}
+    in_names = {n for names, d in steps if d != "out" for n in names or ()}
+    if any(names is None for names, _ in steps):
+        walkable = None  # any relationship name: any twin may have one
+    else:
+        targets: set[str] = set()
+        for model_id, iface in registry.items():
+            for name in out_names | in_names:
+                decl = iface.contents.get(name)
+                if not isinstance(decl, RelationshipDecl):
+                    continue
+                if name in out_names:
+                    walkable.add(model_id)
+                if name in in_names:
+                    if decl.target is None:
+                        walkable = None
+                        break
+                    targets.add(decl.target)
+            if walkable is None:
+                break
+        if walkable is not None:
+            for t in targets:
+                walkable |= {t} | registry.descendants(t)
+    found = None if walkable is None else frozenset(walkable)
+    _onward_cache[tuple(steps)] = (registry, found)
+    return found
+
+
 def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_hops: int,
                      models: dict[str, str] | None = None,
                      passing: tuple[TwinFilter, QueryContext, set[str]] | None = None,
+                     registry: ModelRegistry | None = None,
                      ) -> dict[str, int]:
     """Breadth-first shortest distances from ``start`` (excluded), one query per level.
 
     On the way, fills ``models`` (twin id -> model) and, given ``passing`` =
     (filter, context, set), adds to the set the reached twins that pass the
     filter: each level's query evaluates it, so no further query is needed.
+    Given the ``registry``, twins whose model makes them dead ends (see
+    :func:`onward_models`) are not looked at for onward relationships and, when
+    they fail the filter, not returned at all (they matter to no answer): a
+    building's 1,800 sensors, on a walk for warm rooms.
 
     Neo4j prunes a variable-length expansion to a breadth-first search only for
     simple single-direction patterns; a mixed-direction walk written as one
@@ -239,18 +291,28 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_h
     if passing is not None:
         flt, ctx, passed = passing
         ok = " AND ".join(flt.cypher("m", q, ctx.registry)) or "true"
+    walkable = None if registry is None else onward_models(registry, steps)
+    dead_ends = [] if walkable is None or registry is None else [
+        m for m in registry if m not in walkable]
     # One row holding a list of [id, model, ok, onward] entries: the driver decodes a
     # list far faster than as many records (a 1,800-twin level: 15-30 ms, not
     # 40-140).  ``onward``: whether the twin has any edge to walk on; the leaves
     # (a building's 1,800 sensors) leave the frontier, which spares the last level's
-    # query, 1,800 index seeks that find nothing.
+    # query, 1,800 index seeks that find nothing.  Twins of dead-end models are
+    # leaves without looking (CASE evaluates lazily).
     onward_hop, onward_cond = cypher_hop(steps, q, "r2", "m")
     onward = (f"EXISTS {{ MATCH (m){onward_hop}(:{TWIN_LABEL}) "
               f"{where_clause([onward_cond] if onward_cond else [])} }}")
+    keep = ""
+    if dead_ends:
+        dead = q.param(dead_ends)
+        onward = f"CASE WHEN m.`{N_MODEL}` IN {dead} THEN false ELSE {onward} END"
+        if passing is not None:
+            keep = f"WHERE ok OR NOT m.`{N_MODEL}` IN {dead}\n"
     text = (
         f"UNWIND $frontier AS fid MATCH (n:{TWIN_LABEL} {{{NODE_ID}: fid}})"
         f"{hop}(m:{TWIN_LABEL}) {where_clause([cond] if cond else [])}\n"
-        f"WITH DISTINCT m, ({ok}) AS ok\n"
+        f"WITH DISTINCT m, ({ok}) AS ok\n{keep}"
         f"RETURN collect([m.{NODE_ID}, m.`{N_MODEL}`, ok, {onward}]) AS found"
     )
     dist = {start: 0}
@@ -382,7 +444,7 @@ class Reach(Operation[list[Reached]]):
         passed: set[str] = set()
         filtered = not self.filter.is_empty
         dist = cypher_distances(run_read, self.twin_id, self.steps, self.hi(ctx), models,
-                                (self.filter, ctx, passed) if filtered else None)
+                                (self.filter, ctx, passed) if filtered else None, ctx.registry)
         if self.min_hops == 0:
             dist[self.twin_id] = 0
             if filtered:
