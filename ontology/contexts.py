@@ -62,11 +62,6 @@ class Scope:
                 return ctx.semantic_types[name], ctx.units
         return None
 
-    def semantic_unit_class(self, term: str) -> str | None:
-        """The unit type a co-type names (DTDL v2: ``TemperatureUnit`` or its IRI), if any."""
-        adj = self.adjunct(term) if self.version == 2 else None
-        return adj.name if adj is not None and adj.material == "Unit" else None
-
     def semantic_iri(self, term: str) -> str:
         """The full identifier of a semantic type written as a term or IRI."""
         if self.version == 2:

@@ -23,6 +23,7 @@ __all__ = [
     "AdjunctType",
     "ExtensionContext",
     "core_context_version",
+    "v2_unit_type",
 ]
 
 _TOPIC = re.compile(
@@ -310,6 +311,16 @@ V2_UNIT_KINDS: dict[str, str] = {
     term: kind for kind, terms in [*UNITS["dtmi:dtdl:context;2"].items(),
                                    *V2_UNIT_PREFIXES.items()] for term in terms
 }
+
+
+def v2_unit_type(term: str) -> str | None:
+    """The DTDL v2 unit type a co-type names (``TemperatureUnit`` or its IRI), else None."""
+    name = term[20:-2] if term.startswith("dtmi:standard:class:") and term.endswith(";2") \
+        else term
+    unit_class = V2_UNIT_CLASSES.get(name)
+    return name if unit_class is not None and unit_class.material == "Unit" else None
+
+
 # ... as predefined elements, by term and by IRI -> (term, class, IRI), the form
 # ``Scope.extension_instances`` gives, so 'baseUnit': 'metre' resolves like any term.
 V2_UNIT_INSTANCES: dict[str, tuple[str, str, str]] = {

@@ -17,7 +17,7 @@ from ontology.errors import Codes
 from ontology.metamodel import Metamodel, metamodel_for
 from ontology.model import Interface
 from ontology.problem import Problem
-from ontology.rules import check_override, check_version, extension_term
+from ontology.rules import check_override, check_semantic_unit, check_version, extension_term
 from ontology.walker import Issue, Walker
 
 __all__ = ["Resolver"]
@@ -94,6 +94,11 @@ class Resolver:
                     Codes.WRONG_REFERENCE_CLASS,
                     f"'{ref.target}' is a {el.cls}, but a {ref.expected} is expected here.",
                     f"Reference a {ref.expected}."), ref.target)
+            elif el is not None and ref.expected == "Unit" and ref.owner is not None \
+                    and ref.owner.semantic_types:  # a v2 semantic type's unit, by DTMI
+                wrong_unit = check_semantic_unit(ref.owner, el)
+                if wrong_unit is not None:
+                    self.issue(ref, wrong_unit, ref.target)
             elif el is None and ref.target in self.known and ref.expected != "Interface":
                 self.issue(ref, Problem(
                     Codes.WRONG_REFERENCE_CLASS,

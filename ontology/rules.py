@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
-from ontology.extensions import KNOWN_CONTEXTS, V2_UNIT_KINDS
+from ontology.extensions import KNOWN_CONTEXTS, V2_CORE_QUANTITIES, V2_UNIT_KINDS, v2_unit_type
 from ontology.metamodel import ClassDef, Metamodel, PropDef, metamodel_for
 from ontology.problem import Problem, json_kind
 
@@ -376,16 +376,12 @@ def check_semantic(el: Element, obj: dict[str, Any], semantic: list[str], scope:
                       f"{ptr}/@type")
     if isinstance(unit, list) and len(unit) == 1:
         unit = unit[0]
-    if unit is ABSENT:  # an inline unit whose own problems are reported
+    if unit is ABSENT or isinstance(unit, Ref):  # reported already / checked once resolved
         return
     if isinstance(unit, Element):  # a DTDL v2 unit written in place: its unit type must fit
-        if not any(scope.semantic_unit_class(t) == unit_type for t in unit.cotypes):
-            kinds = [t for t in unit.cotypes if scope.semantic_unit_class(t)]
-            yield Problem(Codes.BAD_UNIT, "The unit defined here is "
-                          + (f"a {kinds[0]}" if kinds else "of no unit type")
-                          + f", but semantic type '{semantic[0]}' needs a {unit_type}.",
-                          f"Put {unit_type} in the unit's @type (e.g. [\"{unit_type}\", "
-                          "\"DecimalUnit\"]) or use a predefined unit.", f"{ptr}/unit/@type")
+        problem = check_unit_type(unit, unit_type, semantic[0], f"{ptr}/unit/@type")
+        if problem is not None:
+            yield problem
         return
     if unit is None:
         yield Problem(Codes.MISSING_PROPERTY, f"Semantic type '{semantic[0]}' needs a 'unit'.",
@@ -403,6 +399,27 @@ def check_semantic(el: Element, obj: dict[str, Any], semantic: list[str], scope:
                       + (", ..." if len(allowed) > 8 else "") + ".", f"{ptr}/unit")
 
 
+def check_unit_type(unit: Element, unit_type: str, semantic: str,
+                    ptr: str | None = None) -> Problem | None:
+    """A DTDL v2 Unit element (inline or referenced) must have the semantic type's unit type."""
+    kinds = [k for k in map(v2_unit_type, unit.cotypes) if k is not None]
+    if unit_type in kinds:
+        return None
+    subject = "The unit defined here" if ptr else f"The unit '{unit.id}'"
+    return Problem(Codes.BAD_UNIT, subject + (f" is a {kinds[0]}" if kinds else
+                                              " has no unit type")
+                   + f", but semantic type '{semantic}' needs a {unit_type}.",
+                   f"Put {unit_type} in the unit's @type (e.g. [\"{unit_type}\", "
+                   "\"DecimalUnit\"]) or use a predefined unit.", ptr or "")
+
+
+def check_semantic_unit(owner: Element, unit: Element) -> Problem | None:
+    """The unit an element with a DTDL v2 semantic type references by DTMI has its unit type."""
+    semantic = owner.semantic_types[0].removeprefix("dtmi:standard:class:").removesuffix(";2")
+    unit_type = V2_CORE_QUANTITIES[1].get(semantic)
+    return check_unit_type(unit, unit_type, semantic) if unit_type else None
+
+
 def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str,
                   adjuncts: frozenset[str] = frozenset()) -> Iterator[Problem]:
     """An adjunct co-type's own rules; ``adjuncts`` names every adjunct co-type of ``el``."""
@@ -413,14 +430,14 @@ def check_adjunct(adj: AdjunctType, el: Element, present: set[str], ptr: str,
         yield Problem(Codes.COTYPE_NOT_ALLOWED, f"'{adj.name}' cannot be applied to a {el.cls}.",
                       hint, f"{ptr}/@type")
         return
-    for prop, kind in adj.value_kinds:  # e.g. a DecimalUnit's prefix must be a DecimalPrefix
-        found = _unit_kind(el.one(prop), kind)
+    for name, kind in adj.value_kinds:  # e.g. a DecimalUnit's prefix must be a DecimalPrefix
+        found = _unit_kind(el.one(name), kind)
         if found != kind:
-            yield Problem(Codes.BAD_TERM, f"The '{prop}' of a {adj.name} must be a {kind}"
+            yield Problem(Codes.BAD_TERM, f"The '{name}' of a {adj.name} must be a {kind}"
                           + (f", not a {found}." if found else "."),
                           f"Use a {kind}" + (" (deci, kilo, mega...)." if kind == "DecimalPrefix"
                                              else " (kibi, mebi, gibi...)." if
-                                             kind == "BinaryPrefix" else "."), f"{ptr}/{prop}")
+                                             kind == "BinaryPrefix" else "."), f"{ptr}/{name}")
     missing = sorted(adj.requires - adjuncts)
     if missing:
         yield Problem(Codes.COTYPE_NOT_ALLOWED,

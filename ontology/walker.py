@@ -18,6 +18,7 @@ from ontology import literals, rules
 from ontology.contexts import ContextReader, Scope, WalkOptions
 from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
+from ontology.extensions import V2_UNIT_KINDS
 from ontology.locations import SourceText, escape_pointer_token
 from ontology.metamodel import PropDef
 from ontology.problem import Problem
@@ -144,13 +145,14 @@ class Walker:
                 if isinstance(value, str):
                     el.unit = scope.unit_term(value)
                 elif mm.version == 2 and _inline(value):  # a unit defined in place
-                    self._property(el, _V2_UNIT, value, kptr, scope)
-                    parsed = el.children.pop("unit", [])
-                    unit = parsed[0] if parsed else rules.ABSENT  # ABSENT: already reported
+                    unit = self._v2_unit(el, value, kptr, scope)
                     # The registry's 'unit' names units; one defined in place is named by
                     # its @id, and its definition is kept as written among the extensions.
-                    el.unit = unit.id if isinstance(unit, Element) else None
                     el.extensions["unit"] = value
+                if isinstance(value, str) and mm.version == 2 and el.unit not in \
+                        V2_UNIT_KINDS and mm.id_pattern.match(value) \
+                        and not value.startswith(mm.reserved_prefixes):  # a unit's DTMI
+                    unit = self._v2_unit(el, value, kptr, scope)
                 continue
             adj_prop = next((p for a in adjuncts for p in a.props if p.name == name), None)
             if adj_prop is not None:
@@ -178,6 +180,16 @@ class Walker:
                 self.report(rules.check_adjunct(adj, el, present, ptr, names), source, ptr, dtmi)
             el.extension_versions = _extension_versions(cotypes, semantic, scope)
         return el
+
+    def _v2_unit(self, el: Element, value: Any, ptr: str, scope: Scope) -> Any:
+        """A DTDL v2 semantic type's unit given as a Unit element: inline or by DTMI.
+        Returns the element or reference, or ABSENT when it is unusable (and reported)."""
+        self._property(el, _V2_UNIT, value, ptr, scope)
+        parsed = el.children.pop("unit", [])
+        unit = parsed[0] if parsed else rules.ABSENT
+        el.unit = unit.id if isinstance(unit, Element) else \
+            unit.target if isinstance(unit, Ref) else None
+        return unit
 
     def _types(self, obj: dict[str, Any], ptr: str, source: SourceText, scope: Scope,
                expected: str) -> tuple[str | None, tuple[str, ...], list[str]]:

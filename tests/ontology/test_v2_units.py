@@ -96,7 +96,7 @@ def test_inline_unit_of_the_wrong_unit_type() -> None:
 def test_inline_unit_without_a_unit_type() -> None:
     err = _one(_iface(_telemetry({"@type": "Unit", "symbol": "?"})))
     assert err.code == "DTDL314" and _pointer(err) == "/contents/0/unit/@type"
-    assert "of no unit type" in err.message
+    assert "has no unit type" in err.message
     # A semantic unit alone names no class at all.
     err = _one(_iface(_telemetry({"@type": "DecimalUnit", "baseUnit": "kelvin"})))
     assert err.code == "DTDL210" and _pointer(err) == "/contents/0/unit/@type"
@@ -169,3 +169,29 @@ def test_inline_units_are_a_dtdl_v2_feature() -> None:
     qt = "dtmi:dtdl:extension:quantitativeTypes;1"
     doc = _iface(_telemetry({"@type": "TemperatureUnit"}), version=3, contexts=(qt,))
     assert [e.code for e in _errors(doc)] == ["DTDL314"]
+
+
+def _referencing(unit_type: str, semantic: str = "Temperature") -> dict[str, Any]:
+    """An interface whose 'reading' names, by DTMI, a unit defined in place on 'other'."""
+    other = {"@type": ["Property", semantic], "name": "other", "schema": "double",
+             "unit": {"@id": "dtmi:com:example:myUnit;1", "@type": unit_type}}
+    return _iface(_telemetry("dtmi:com:example:myUnit;1"), other)
+
+
+def test_unit_referenced_by_dtmi() -> None:
+    result = parse_models([_referencing("TemperatureUnit")])
+    assert result.ok, [str(e) for e in result.errors]
+    assert result.registry[_ID].contents["reading"].unit == "dtmi:com:example:myUnit;1"
+
+
+def test_unit_referenced_by_dtmi_of_the_wrong_unit_type() -> None:
+    err = _one(_referencing("LengthUnit", "Distance"))
+    assert err.code == "DTDL314" and _pointer(err) == "/contents/0/unit"
+    assert err.message == ("The unit 'dtmi:com:example:myUnit;1' is a LengthUnit, but semantic "
+                           "type 'Temperature' needs a TemperatureUnit.")
+
+
+def test_unit_referenced_by_an_undefined_dtmi() -> None:
+    result = parse_models([_iface(_telemetry("dtmi:com:example:nothing;1"))])
+    assert [(e.code, _pointer(e)) for e in result.errors] == [("DTDL400", "/contents/0/unit")]
+    assert "dtmi:com:example:nothing;1" in result.unresolved
