@@ -158,10 +158,16 @@ def classify_types(raw: Any, expected: str, scope: Scope,
             continue
         kind = _undefined_kind(item, mm)
         if not _undefined_allowed(kind, True, mm, scope.undefined_allowed):
+            # A term of the language that names no usable class (v2's abstract SemanticUnit).
+            language_term = item in mm.terms
             problems.append(Problem(Codes.UNDEFINED_TYPE,
+                                    f"'{item}' is a DTDL v{mm.version} term, but not a class or "
+                                    "co-type an element can have." if language_term else
                                     f"'{item}' in @type is not defined by the contexts in use.",
-                                    "Check the spelling, or add the extension context that "
-                                    "defines it.", iptr))
+                                    "Use a concrete class or co-type (abstract classes and "
+                                    "property names cannot type an element)." if language_term
+                                    else "Check the spelling, or add the extension context "
+                                    "that defines it.", iptr))
     allowed = mm.subclasses.get(expected, frozenset())
     if not classes:  # a DTDL v2 unit type names its class: {"@type": "TemperatureUnit"}
         classes = _implied_classes(cotypes, scope)

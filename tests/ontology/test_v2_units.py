@@ -195,3 +195,11 @@ def test_unit_referenced_by_an_undefined_dtmi() -> None:
     result = parse_models([_iface(_telemetry("dtmi:com:example:nothing;1"))])
     assert [(e.code, _pointer(e)) for e in result.errors] == [("DTDL400", "/contents/0/unit")]
     assert "dtmi:com:example:nothing;1" in result.unresolved
+
+
+@pytest.mark.parametrize("abstract", ["SemanticUnit", "SemanticType"])
+def test_abstract_unit_and_semantic_classes_type_nothing(abstract: str) -> None:
+    err = _one(_iface(_telemetry({"@type": ["TemperatureUnit", abstract], "symbol": "K"})))
+    assert err.code == "DTDL212" and _pointer(err) == "/contents/0/unit/@type/1"
+    assert err.message == (f"'{abstract}' is a DTDL v2 term, but not a class or co-type an "
+                           "element can have.")
