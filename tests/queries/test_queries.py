@@ -194,6 +194,14 @@ def test_descendants_depth_and_model(engine: QueryEngine) -> None:
     assert ids(rooms) == [(f"room{i}", 3) for i in range(1, 6)]
 
 
+def test_descendants_filtered_to_leaves(engine: QueryEngine) -> None:
+    # Sensors contain nothing (a dead end by their model): the Neo4j walk drops the
+    # dead ends that fail the filter, and must still return those that pass it.
+    every = engine.run(Descendants("site1"))
+    sensors = engine.run(Descendants("site1", filter=TwinFilter(model=SENSOR)))
+    assert sensors and sensors == [r for r in every if r.model == SENSOR]
+
+
 def test_subtree_includes_root_and_self_loop_is_harmless(engine: QueryEngine) -> None:
     assert ids(engine.run(Descendants("floor3", include_self=True))) == [
         ("floor3", 0), ("room5", 1),
@@ -207,6 +215,18 @@ def test_ancestors_nearest_first(engine: QueryEngine) -> None:
     ]
     assert ids(engine.run(Ancestors("room4"))) == [("floor2", 1), ("bldg1", 2), ("site1", 3)]
     assert engine.run(Ancestors("site1")) == []
+
+
+def test_ancestors_depth_filter_and_self(engine: QueryEngine) -> None:
+    assert ids(engine.run(Ancestors("sens1", max_depth=2))) == [("room1", 1), ("floor1", 2)]
+    assert ids(engine.run(Ancestors("room4", filter=TwinFilter(model=BUILDING)))) == [("bldg1", 2)]
+    assert ids(engine.run(Ancestors("room4", filter=TwinFilter(model=SPACE),
+                                    include_self=True))) == [
+        ("room4", 0), ("floor2", 1), ("bldg1", 2), ("site1", 3),
+    ]
+    assert ids(engine.run(Ancestors("sens1", filter=TwinFilter(model=BUILDING),
+                                    include_self=True))) == [("bldg1", 3)]
+    assert ids(engine.run(Ancestors("sens1", max_depth=0, include_self=True))) == [("sens1", 0)]
 
 
 def test_nearest_ancestor_of_model(engine: QueryEngine) -> None:
