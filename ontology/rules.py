@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from ontology.elements import Builtin, Element, Ref, Value
 from ontology.errors import Codes
-from ontology.extensions import KNOWN_CONTEXTS, V2_CORE_QUANTITIES, V2_UNIT_KINDS, v2_unit_type
+from ontology.extensions import (
+    KNOWN_CONTEXTS,
+    V2_CORE_QUANTITIES,
+    V2_UNIT_CLASSES,
+    V2_UNIT_KINDS,
+    v2_unit_type,
+)
 from ontology.metamodel import ClassDef, Metamodel, PropDef, metamodel_for
 from ontology.problem import Problem, json_kind
 
@@ -173,9 +179,14 @@ def classify_types(raw: Any, expected: str, scope: Scope,
         classes = _implied_classes(cotypes, scope)
     if not classes:
         if not problems:
+            # Co-types that would give the class (v2: a unit type makes an element a Unit).
+            implying = [a.name for a in V2_UNIT_CLASSES.values() if a.material in allowed] \
+                if mm.version == 2 else []
             problems.append(Problem(Codes.MISSING_TYPE,
                                     f"@type names no DTDL class; a {expected} is expected here.",
-                                    "Add one of: " + ", ".join(sorted(allowed)), ptr))
+                                    "Add one of: " + ", ".join(sorted(allowed))
+                                    + (f" (or a type that implies it: {', '.join(implying[:3])}"
+                                       ", ...)" if implying else ""), ptr))
         return problems, None, cotypes, semantic
     if len(classes) > 1:
         problems.append(Problem(Codes.AMBIGUOUS_TYPE,

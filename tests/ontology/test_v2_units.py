@@ -101,6 +101,7 @@ def test_inline_unit_without_a_unit_type() -> None:
     err = _one(_iface(_telemetry({"@type": "DecimalUnit", "baseUnit": "kelvin"})))
     assert err.code == "DTDL210" and _pointer(err) == "/contents/0/unit/@type"
     assert "a Unit is expected here" in err.message
+    assert "AccelerationUnit" in err.hint  # the unit types, which make an element a Unit
 
 
 def test_derived_units_need_their_parts() -> None:
