@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import orjson
 
-from graph.base import ModelInfo, PropertyMeta, Relationship, Twin
+from graph.base import ModelInfo, PropertyMeta, Relationship, Twin, WriteSource
 from graph.errors import StoreUnavailableError
 
 __all__ = ["Delta", "Journal", "apply_delta"]
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS updates (seq INTEGER PRIMARY KEY, doc BLOB NOT NULL);
 """
 
 # One logged twin change: id, new ETag, changed values, their [time, source] metadata.
-Delta = tuple[str, str, dict[str, Any], dict[str, tuple[str, str]]]
+Delta = tuple[str, str, dict[str, Any], dict[str, tuple[str, WriteSource]]]
 
 
 def encode_twin(t: Twin, seq: int = 0) -> bytes:
