@@ -64,11 +64,12 @@ class _Hierarchy(Operation[list[Reached]]):
     filter: TwinFilter
     include_self: bool = False
     upward: bool = False
+    documents: bool = False
 
     def reach(self, ctx: QueryContext) -> Reach:
         steps = up_steps(ctx.containment) if self.upward else down_steps(ctx.containment)
         return Reach(self.twin_id, steps, 0 if self.include_self else 1, self.max_depth,
-                     self.filter)
+                     self.filter, self.documents)
 
     def check(self, ctx: QueryContext) -> None:
         self.reach(ctx).check(ctx)
@@ -88,6 +89,7 @@ class Descendants(_Hierarchy):
     max_depth: int | None = None
     filter: TwinFilter = field(default_factory=TwinFilter)
     include_self: bool = False
+    documents: bool = False  # see Reach.documents
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Ancestors(_Hierarchy):
     filter: TwinFilter = field(default_factory=TwinFilter)
     include_self: bool = False
     upward: bool = True
+    documents: bool = False  # see Reach.documents
 
 
 @dataclass(frozen=True)

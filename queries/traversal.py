@@ -27,6 +27,7 @@ from typing import Any
 
 from graph.errors import NotFoundError
 from graph.layout import N_MODEL, NX_MODEL, NX_NAME, R_ID, TWIN_LABEL
+from graph.neo4j.codec import twin_from_map
 from ontology.model import ModelRegistry
 from ontology.model import Relationship as RelationshipDecl
 from queries.base import Operation, QueryContext, RunRead
@@ -78,6 +79,8 @@ class Reached:
     twin_id: str
     # The twin's model, read for free during the walk (not part of equality or order).
     model: str | None = field(default=None, compare=False)
+    # The twin's document (graph.base.Twin), when the walk was asked to read it.
+    document: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -235,31 +238,27 @@ def onward_models(registry: ModelRegistry, steps: Sequence[Step]) -> frozenset[s
     cached = _onward_cache.get(tuple(steps))
     if cached is not None and cached[0] is registry:  # registries are immutable
         return cached[1]
-    walkable: set[str] | None = set()
     out_names = {n for names, d in steps if d != "in" for n in names or ()}
     in_names = {n for names, d in steps if d != "out" for n in names or ()}
-    if any(names is None for names, _ in steps):
-        walkable = None  # any relationship name: any twin may have one
-    else:
-        targets: set[str] = set()
-        for model_id, iface in registry.items():
-            for name in out_names | in_names:
-                decl = iface.contents.get(name)
-                if not isinstance(decl, RelationshipDecl):
-                    continue
-                if name in out_names:
-                    walkable.add(model_id)
-                if name in in_names:
-                    if decl.target is None:
-                        walkable = None
-                        break
+    walkable: set[str] = set()
+    targets: set[str] = set()
+    anything = any(names is None for names, _ in steps)  # any name: any twin may walk on
+    for model_id, iface in registry.items():
+        if anything:
+            break
+        for name in out_names | in_names:
+            decl = iface.contents.get(name)
+            if not isinstance(decl, RelationshipDecl):
+                continue
+            if name in out_names:
+                walkable.add(model_id)
+            if name in in_names:
+                anything = anything or decl.target is None  # any twin may be its target
+                if decl.target is not None:
                     targets.add(decl.target)
-            if walkable is None:
-                break
-        if walkable is not None:
-            for t in targets:
-                walkable |= {t} | registry.descendants(t)
-    found = None if walkable is None else frozenset(walkable)
+    for t in targets:
+        walkable |= {t} | registry.descendants(t)
+    found = None if anything else frozenset(walkable)
     _onward_cache[tuple(steps)] = (registry, found)
     return found
 
@@ -268,12 +267,15 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_h
                      models: dict[str, str] | None = None,
                      passing: tuple[TwinFilter, QueryContext, set[str]] | None = None,
                      registry: ModelRegistry | None = None,
+                     documents: dict[str, Any] | None = None,
                      ) -> dict[str, int]:
     """Breadth-first shortest distances from ``start`` (excluded), one query per level.
 
     On the way, fills ``models`` (twin id -> model) and, given ``passing`` =
     (filter, context, set), adds to the set the reached twins that pass the
     filter: each level's query evaluates it, so no further query is needed.
+    Given ``documents``, fills it with the documents (graph.base.Twin) of the
+    twins that pass, read by the same queries (no separate read of the answer).
     Given the ``registry``, twins whose model makes them dead ends (see
     :func:`onward_models`) are not looked at for onward relationships and, when
     they fail the filter, not returned at all (they matter to no answer): a
@@ -304,6 +306,7 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_h
     onward = (f"EXISTS {{ MATCH (m){onward_hop}(:{TWIN_LABEL}) "
               f"{where_clause([onward_cond] if onward_cond else [])} }}")
     keep = ""
+    doc = ", CASE WHEN ok THEN properties(m) END" if documents is not None else ""
     if dead_ends:
         dead = q.param(dead_ends)
         onward = f"CASE WHEN m.`{N_MODEL}` IN {dead} THEN false ELSE {onward} END"
@@ -313,7 +316,7 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_h
         f"UNWIND $frontier AS fid MATCH (n:{TWIN_LABEL} {{{NODE_ID}: fid}})"
         f"{hop}(m:{TWIN_LABEL}) {where_clause([cond] if cond else [])}\n"
         f"WITH DISTINCT m, ({ok}) AS ok\n{keep}"
-        f"RETURN collect([m.{NODE_ID}, m.`{N_MODEL}`, ok, {onward}]) AS found"
+        f"RETURN collect([m.{NODE_ID}, m.`{N_MODEL}`, ok, {onward}{doc}]) AS found"
     )
     dist = {start: 0}
     frontier = [start]
@@ -324,9 +327,11 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_h
         if depth == 1 and not found:  # nothing around it: does the start twin exist at all?
             cypher_require(run_read, start)
         frontier = []
-        for twin_id, model, ok_, more in found:
+        for twin_id, model, ok_, more, *stored in found:
             if twin_id in dist:
                 continue
+            if documents is not None and ok_:
+                documents[twin_id] = twin_from_map(stored[0])
             dist[twin_id] = depth
             if more:
                 frontier.append(twin_id)
@@ -422,6 +427,9 @@ class Reach(Operation[list[Reached]]):
     min_hops: int = 1
     max_hops: int | None = None  # None: the cap
     filter: TwinFilter = field(default_factory=TwinFilter)
+    # Read the found twins' documents in the walk's own queries, where that saves a
+    # read (Neo4j); the embedded store's documents are a dictionary away.
+    documents: bool = False
 
     def hi(self, ctx: QueryContext) -> int:
         return ctx.max_depth if self.max_hops is None else self.max_hops
@@ -442,9 +450,11 @@ class Reach(Operation[list[Reached]]):
     def run_cypher(self, run_read: RunRead, ctx: QueryContext) -> list[Reached]:
         models: dict[str, str] = {}
         passed: set[str] = set()
+        docs: dict[str, Any] | None = {} if self.documents else None
         filtered = not self.filter.is_empty
         dist = cypher_distances(run_read, self.twin_id, self.steps, self.hi(ctx), models,
-                                (self.filter, ctx, passed) if filtered else None, ctx.registry)
+                                (self.filter, ctx, passed) if filtered else None, ctx.registry,
+                                docs)
         if self.min_hops == 0:
             dist[self.twin_id] = 0
             if filtered:
@@ -452,7 +462,8 @@ class Reach(Operation[list[Reached]]):
         found = {t: d for t, d in dist.items() if d >= self.min_hops}
         if filtered:
             found = {t: d for t, d in found.items() if t in passed}
-        return [Reached(d, t, models.get(t)) for d, t in sorted((d, t) for t, d in found.items())]
+        return [Reached(d, t, models.get(t), docs.get(t) if docs is not None else None)
+                for d, t in sorted((d, t) for t, d in found.items())]
 
 
 @dataclass(frozen=True)

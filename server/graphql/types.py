@@ -144,6 +144,12 @@ async def hydrate(info: Info, ids: Sequence[str]) -> dict[str, Twin]:
     return {t.id: twin_of(t) for t in found}
 
 
+def walk_documents(info: Info) -> bool:
+    """Whether a walk should read its answer's documents itself: on Neo4j, when the
+    caller selects more than ids and models (one read fewer); see ``_reached``."""
+    return not ctx_of(info).inline_store and _twin_documents_needed(info)
+
+
 def page_size(info: Info, first: int | None, *, search: bool = False) -> int:
     """``first`` checked against max_page_size; when absent, the search page size for
     ``twins`` and the cap itself for traversals (which are bounded by their depth)."""
@@ -205,6 +211,8 @@ async def _reached(info: Info, found: Sequence[QReached],
         # The walk already knows each twin's model: reading 2,000 documents back
         # just to print ids and models is most of a subtree query on Neo4j.
         return [_reached_id_and_model(r.depth, r.twin_id, r.model or "") for r in found]
+    if all(r.document is not None for r in found):  # the walk read them (walk_documents)
+        return [ReachedTwin(depth=r.depth, twin=twin_of(r.document)) for r in found]
     twins = await hydrate(info, [r.twin_id for r in found])
     return [ReachedTwin(depth=r.depth, twin=twins[r.twin_id])
             for r in found if r.twin_id in twins]
@@ -409,14 +417,16 @@ class Twin:
     @strawberry.field(description="Containers, nearest first")
     async def ancestors(self, info: Info, depth: int | None = None, model: str | None = None,
                   first: int | None = None) -> list[ReachedTwin]:
-        found = await run(info, Ancestors(self._twin.id, depth, to_filter(model)))
+        found = await run(info, Ancestors(self._twin.id, depth, to_filter(model),
+                                          documents=walk_documents(info)))
         return await _reached(info, found, first)
 
     @strawberry.field(description="What this twin contains, directly or not, by depth")
     async def descendants(self, info: Info, depth: int | None = None, model: str | None = None,
                     where: list[PropertyFilter] | None = None, include_self: bool = False,
                     first: int | None = None) -> list[ReachedTwin]:
-        op = Descendants(self._twin.id, depth, to_filter(model, where), include_self)
+        op = Descendants(self._twin.id, depth, to_filter(model, where), include_self,
+                         documents=walk_documents(info))
         return await _reached(info, await run(info, op), first)
 
     @strawberry.field
@@ -440,7 +450,7 @@ class Twin:
                where: list[PropertyFilter] | None = None,
                first: int | None = None) -> list[ReachedTwin]:
         op = Reach(self._twin.id, make_steps(names, direction.value), min_hops, max_hops,
-                   to_filter(model, where))
+                   to_filter(model, where), walk_documents(info))
         return await _reached(info, await run(info, op), first)
 
     @strawberry.field(description="Every path (no relationship twice) of minHops..maxHops")

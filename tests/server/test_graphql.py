@@ -257,6 +257,20 @@ def test_id_and_model_only_answers_match_full_documents(client: TestClient) -> N
                                          {"id": "room2", "model": ROOM}]
 
 
+def test_walk_documents_equal_the_twins_own(client: TestClient) -> None:
+    """On Neo4j the walk reads the documents it answers with (no second read): the
+    same documents, etags and metadata as reading each twin."""
+    walk = data(client, """{ twin(id: "site1") {
+        descendants(where: [{property: "name", op: EXISTS}]) {
+            depth twin { id model etag properties metadata } }
+        ancestors { twin { id } } } }""")["twin"]["descendants"]
+    assert len(walk) > 1
+    for d in walk:
+        own = data(client, """query($id: String!) { twin(id: $id) {
+            id model etag properties metadata } }""", id=d["twin"]["id"])["twin"]
+        assert d["twin"] == own
+
+
 def test_traversals_as_deep_as_the_cap(client: TestClient, store: TwinGraph) -> None:
     """The default cap (max_traversal_depth=50) through GraphQL, not Azure's 10 hops."""
     from graph import RelationshipUpsert, TwinUpsert
