@@ -178,7 +178,9 @@ class TwinGraph(abc.ABC):
         """The resolved registry of every model in the store (decommissioned included)."""
 
     @abc.abstractmethod
-    def add_models(self, documents: Sequence[Any], *, source_names: Sequence[str] = ()) -> list[ModelInfo]:
+    def add_models(
+        self, documents: Sequence[Any], *, source_names: Sequence[str] = ()
+    ) -> list[ModelInfo]:
         """Validate and resolve ``documents`` (DTDL JSON values) against the stored
         models as one unit and store them all, or none (raises ``ModelError``)."""
 
@@ -226,7 +228,9 @@ class TwinGraph(abc.ABC):
     ) -> Twin: ...
 
     @abc.abstractmethod
-    def delete_twin(self, twin_id: str, *, if_match: str | None = None, cascade: bool = False) -> None: ...
+    def delete_twin(
+        self, twin_id: str, *, if_match: str | None = None, cascade: bool = False
+    ) -> None: ...
 
     @abc.abstractmethod
     def iter_twins(self, model: str | None = None) -> Iterator[Twin]:
@@ -254,11 +258,18 @@ class TwinGraph(abc.ABC):
 
     @abc.abstractmethod
     def patch_relationship(
-        self, source: str, rel_id: str, patch: Sequence[Mapping[str, Any]], *, if_match: str | None = None
+        self,
+        source: str,
+        rel_id: str,
+        patch: Sequence[Mapping[str, Any]],
+        *,
+        if_match: str | None = None,
     ) -> Relationship: ...
 
     @abc.abstractmethod
-    def delete_relationship(self, source: str, rel_id: str, *, if_match: str | None = None) -> None: ...
+    def delete_relationship(
+        self, source: str, rel_id: str, *, if_match: str | None = None
+    ) -> None: ...
 
     @abc.abstractmethod
     def list_relationships(self, source: str, name: str | None = None) -> list[Relationship]:
