@@ -115,8 +115,9 @@ def create_rest_router(store: TwinGraph, *, auth: Authenticator) -> APIRouter:
             if files or form:
                 # Accept files under any field name, not only ``files``: curl users name
                 # fields freely.  The form is already parsed (and cached) by FastAPI.
-                uploads = files or [v for _, v in (await request.form()).multi_items()
-                                    if isinstance(v, StarletteUploadFile)]
+                uploads: list[StarletteUploadFile] = list(files or ()) or [
+                    v for _, v in (await request.form()).multi_items()
+                    if isinstance(v, StarletteUploadFile)]
                 for upload in uploads:
                     raw = await upload.read(MAX_UPLOAD_BYTES + 1)
                     budget[0] -= len(raw)
