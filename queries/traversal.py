@@ -87,6 +87,8 @@ class Reached:
 class Neighbor:
     twin_id: str
     hop: Hop
+    # The far twin's document (graph.base.Twin), when the query was asked to read it.
+    document: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -384,6 +386,7 @@ class Neighbors(Operation[list[Neighbor]]):
     twin_id: str
     steps: tuple[Step, ...] = ((None, "out"),)
     filter: TwinFilter = field(default_factory=TwinFilter)
+    documents: bool = False  # Neo4j: read the far twins' documents in the same query
 
     def embedded(self, g: Any, ctx: QueryContext) -> list[Neighbor]:
         nx_require(g, self.twin_id)
@@ -404,6 +407,7 @@ class Neighbors(Operation[list[Neighbor]]):
             f"OPTIONAL MATCH (x){hop}(y:{TWIN_LABEL}) {where_clause(conds)}\n"
             f"RETURN y.{NODE_ID} AS id, startNode(r).{NODE_ID} AS s, r.`{R_ID}` AS rid, "
             f"type(r) AS name, endNode(r).{NODE_ID} AS t"
+            + (", properties(y) AS doc" if self.documents else "")
         )
         return text, q.params
 
@@ -411,7 +415,8 @@ class Neighbors(Operation[list[Neighbor]]):
         if not rows:
             raise NotFoundError(f"twin {self.twin_id!r} does not exist")
         found = {
-            (r["s"], r["rid"]): Neighbor(r["id"], Hop(r["s"], r["rid"], r["name"], r["t"]))
+            (r["s"], r["rid"]): Neighbor(r["id"], Hop(r["s"], r["rid"], r["name"], r["t"]),
+                                         twin_from_map(r["doc"]) if self.documents else None)
             for r in rows
             if r["id"] is not None
         }

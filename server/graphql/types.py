@@ -406,9 +406,13 @@ class Twin:
                   direction: Direction = Direction.OUT, model: str | None = None,
                   where: list[PropertyFilter] | None = None,
                   first: int | None = None) -> list[Neighbor]:
-        op = Neighbors(self._twin.id, make_steps(names, direction.value), to_filter(model, where))
+        op = Neighbors(self._twin.id, make_steps(names, direction.value), to_filter(model, where),
+                       walk_documents(info))
         found = (await run(info, op))[: page_size(info, first)]
-        twins = await hydrate(info, [n.twin_id for n in found])
+        if all(n.document is not None for n in found):  # the query read them
+            twins = {n.twin_id: twin_of(n.document) for n in found}
+        else:
+            twins = await hydrate(info, [n.twin_id for n in found])
         return [Neighbor(twin=twins[n.twin_id],
                          relationship=Hop(id=n.hop.id, name=n.hop.name, source=n.hop.source,
                                           target=n.hop.target))

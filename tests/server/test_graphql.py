@@ -258,14 +258,16 @@ def test_id_and_model_only_answers_match_full_documents(client: TestClient) -> N
 
 
 def test_walk_documents_equal_the_twins_own(client: TestClient) -> None:
-    """On Neo4j the walk reads the documents it answers with (no second read): the
-    same documents, etags and metadata as reading each twin."""
+    """On Neo4j walks and neighbours read the documents they answer with (no second
+    read): the same documents, etags and metadata as reading each twin."""
     walk = data(client, """{ twin(id: "site1") {
         descendants(where: [{property: "name", op: EXISTS}]) {
             depth twin { id model etag properties metadata } }
         ancestors { twin { id } } } }""")["twin"]["descendants"]
-    assert len(walk) > 1
-    for d in walk:
+    near = data(client, """{ twin(id: "site1") { neighbors(direction: OUT) {
+        twin { id model etag properties metadata } } } }""")["twin"]["neighbors"]
+    assert len(walk) > 1 and near
+    for d in walk + near:
         own = data(client, """query($id: String!) { twin(id: $id) {
             id model etag properties metadata } }""", id=d["twin"]["id"])["twin"]
         assert d["twin"] == own
