@@ -1,8 +1,10 @@
 """The generic GraphQL types: Twin, Relationship, Model, and traversal results.
 
 List fields hydrate their twins with one ``store.get_twins`` call, never one
-call per twin.  Traversal arguments map one to one onto ``queries``
-operations; relationship names are validated there (DTDL name pattern).
+call per twin; on Neo4j, walks and neighbours whose answer selects documents
+read them in their own queries instead (``walk_documents``).  Traversal
+arguments map one to one onto ``queries`` operations; relationship names are
+validated there (DTDL name pattern).
 """
 
 from __future__ import annotations
