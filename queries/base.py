@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from graph.base import TwinGraph
 from ontology.model import ModelRegistry
@@ -110,6 +110,11 @@ class QueryEngine:
         if read_view is not None:
             with read_view() as g:
                 return op.embedded(g, ctx)
+        # All queries of one operation (a walk's levels, its existence check) in one
+        # session and read transaction: each transaction is a round trip or two.
+        run_read_many = getattr(self.store, "run_read_many", None)
+        if run_read_many is not None:
+            return cast(R, run_read_many(lambda run_read: op.run_cypher(run_read, ctx)))
         run_read = getattr(self.store, "run_read", None)
         if run_read is None:
             raise TypeError(f"{type(self.store).__name__} offers neither read_view nor run_read")

@@ -51,6 +51,8 @@ from graph.neo4j.labels import assign_label, check_identifier, dtmi_path
 __all__ = ["Neo4jGraph"]
 
 _R = TypeVar("_R")
+# What run_read_many hands its work: run_read's signature, inside one transaction.
+_RunRead = Callable[[str, Mapping[str, Any]], list[dict[str, Any]]]
 
 # Quoted names from graph.layout, to keep the Cypher below readable.
 _ID, _MOD, _RID, _T, _M = f"`{N_ID}`", f"`{N_MODEL}`", f"`{R_ID}`", TWIN_LABEL, MODEL_LABEL
@@ -199,6 +201,15 @@ class Neo4jGraph(StoreBase):
     def run_read(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Parameterised Cypher in a read transaction (retried); records as ``record.data()``."""
         return self._read("read query", lambda tx: [r.data() for r in tx.run(cypher, dict(params))])
+
+    def run_read_many(self, work: Callable[[_RunRead], _R]) -> _R:
+        """``work(run_read)`` with every query it runs in one session and one read
+        transaction (retried as a whole, so ``work`` must only read), mapped like
+        ``run_read``: a walk of several queries pays for one transaction, not one each."""
+        def in_transaction(tx: ManagedTransaction) -> _R:
+            return work(lambda cypher, params: [r.data() for r in tx.run(cypher, dict(params))])
+
+        return self._read("read queries", in_transaction)
 
     def run_write(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Parameterised Cypher in a write transaction (retried); for side data such as

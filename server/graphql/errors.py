@@ -14,9 +14,15 @@ from typing import Any
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
-from graph.errors import GraphError, ModelError, ValidationError
+from graph.errors import GraphError, ModelError, NotFoundError, ValidationError
 
-__all__ = ["ApiError", "ErrorCodes", "error_extensions", "stamp_request_error"]
+__all__ = [
+    "ApiError",
+    "ErrorCodes",
+    "UnreadTwinMissing",
+    "error_extensions",
+    "stamp_request_error",
+]
 
 class ApiError(Exception):
     """An error raised by the API layer itself, with its code and optional details."""
@@ -25,6 +31,17 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.details = details
+
+
+class UnreadTwinMissing(NotFoundError):
+    """A walk below ``twin(id)`` found that the twin does not exist.
+
+    ``twin(id)`` skips reading a twin whose selection is only its id and walks
+    (each walk checks that its start exists, in its own transaction).  The walk
+    raises this; its list field is non-null, so the null reaches ``twin``, and
+    ``ErrorCodes`` drops the error: the answer is ``twin: null`` with no error,
+    as when the twin is read first.
+    """
 
 
 def _dtdl_error_details(err: object) -> dict[str, Any]:
@@ -79,6 +96,8 @@ class ErrorCodes(MaskErrors):
         out: list[GraphQLError] = []
         for error in errors:
             original = error.original_error
+            if isinstance(original, UnreadTwinMissing):  # an answer (twin: null), not an error
+                continue
             if original is None:  # syntax, validation and limit errors from graphql-core
                 stamp_request_error(error)
                 out.append(error)
@@ -92,3 +111,8 @@ class ErrorCodes(MaskErrors):
                 error.extensions = {**(error.extensions or {}), **ext}
                 out.append(error)
         return out
+
+    def _process_result(self, result: object) -> None:
+        super()._process_result(result)
+        if getattr(result, "errors", None) == []:  # only UnreadTwinMissing: no "errors" key
+            result.errors = None  # type: ignore[attr-defined]

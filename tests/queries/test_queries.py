@@ -400,3 +400,38 @@ def test_traversals_of_a_chain_up_to_the_cap(store: TwinGraph) -> None:
     assert engine.run(ShortestPath("c0", chain[-1], make_steps("contains"), max_hops=49)) is None
     top = engine.run(NearestAncestor(chain[-1], SITE))
     assert top is not None and (top.twin_id, top.depth) == ("c0", hops)
+
+
+@pytest.mark.neo4j
+def test_neo4j_walk_is_one_read_transaction(request: pytest.FixtureRequest, tmp_path) -> None:
+    """On Neo4j the engine runs all of a walk's queries (one per level, plus the
+    existence check) through ``run_read_many``: one session, one transaction."""
+    from queries_reference import load, store_uri
+
+    from graph import open_graph
+
+    with open_graph(store_uri(request, "neo4j", tmp_path)) as graph:
+        load(graph)
+        calls: list[str] = []
+
+        class Counting:
+            registry = graph.registry
+
+            def run_read(self, cypher, params):  # type: ignore[no-untyped-def]
+                calls.append("run_read")
+                return graph.run_read(cypher, params)  # type: ignore[attr-defined]
+
+            def run_read_many(self, work):  # type: ignore[no-untyped-def]
+                calls.append("run_read_many")
+                return graph.run_read_many(work)  # type: ignore[attr-defined]
+
+        engine = QueryEngine(Counting())  # type: ignore[arg-type]
+        found = engine.run(Ancestors("sens3"))
+        assert ids(found) == [("room3", 1), ("floor2", 2), ("bldg1", 3), ("site1", 4)]
+        assert engine.run(Descendants("sens3")) == []  # a leaf: existence checked inside
+        with pytest.raises(NotFoundError):
+            engine.run(Descendants("ghost"))
+        assert calls == ["run_read_many"] * 3
+        two = graph.run_read_many(  # type: ignore[attr-defined]
+            lambda run: run("RETURN 1 AS x", {}) + run("RETURN $y AS x", {"y": 2}))
+        assert two == [{"x": 1}, {"x": 2}]

@@ -310,3 +310,37 @@ def test_search_ids_only_matches_full_documents(client: TestClient) -> None:
     assert [(n["id"], n["model"]) for n in full] == [(i, ROOM) for i in expected]
     assert full[0]["name"] == "Room 101"
     assert search("{ ...T }") == [{"id": i} for i in expected]
+
+
+WALKS_ONLY = """{ twin(id: $id) { id ancestors { depth twin { id } }
+    descendants { depth twin { id } } neighbors(direction: BOTH) { twin { id } }
+    expand(direction: BOTH) { twin { id } } siblings { id } } }""".replace(
+    "{ twin(id: $id)", "query Q($id: String!) { twin(id: $id)")
+
+
+def test_missing_twin_is_null_when_only_walks_are_selected(client: TestClient) -> None:
+    # The twin is not read first (its walks check it exists): still null, no error.
+    assert data(client, WALKS_ONLY, id="ghost") == {"twin": None}
+    for field in ("ancestors { depth }", "descendants { depth }", "siblings { id }",
+                  "neighbors { twin { id } }", "expand { depth }"):
+        assert data(client, f'{{ twin(id: "ghost") {{ {field} }} }}') == {"twin": None}, field
+
+
+def test_walks_only_twin_that_exists(client: TestClient) -> None:
+    got = data(client, WALKS_ONLY, id="sens3")["twin"]
+    assert got["id"] == "sens3"
+    assert [(r["depth"], r["twin"]["id"]) for r in got["ancestors"]] == [
+        (1, "room3"), (2, "floor2"), (3, "bldg1"), (4, "site1")]
+    assert got["descendants"] == []  # a leaf: the walk itself finds it exists
+    assert sorted(n["twin"]["id"] for n in got["neighbors"]) == ["room3", "sens1", "sens2"]
+    assert got["siblings"] == []
+    both = data(client, """{ a: twin(id: "ghost") { descendants { depth } }
+        b: twin(id: "floor1") { descendants(depth: 1) { twin { id } } } }""")
+    assert both["a"] is None
+    assert [r["twin"]["id"] for r in both["b"]["descendants"]] == ["room1", "room2"]
+
+
+def test_walk_errors_other_than_a_missing_start_still_show(client: TestClient) -> None:
+    body = gql(client, '{ twin(id: "ghost") { descendants(depth: 51) { depth } } }')
+    assert body["data"] == {"twin": None}
+    assert codes(body) == ["BAD_QUERY"]
