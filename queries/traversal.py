@@ -265,6 +265,45 @@ def onward_models(registry: ModelRegistry, steps: Sequence[Step]) -> frozenset[s
     return found
 
 
+# Trails the one-query walk may enumerate before giving way to the level-by-level walk.
+ONE_QUERY_PATHS = 20_000
+
+
+def _one_query_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_hops: int,
+                         passing: tuple[TwinFilter, QueryContext, set[str]] | None,
+                         documents: bool) -> list[list[Any]] | None:
+    """``[id, model, depth, ok, document]`` of every twin reached (the start only
+    if a cycle leads back), in one query, or None when the walk has more than
+    ``ONE_QUERY_PATHS`` trails (a portfolio's site; a cyclic graph), where Neo4j's
+    path enumeration costs more than walking level by level.  Raises NotFoundError
+    for a missing start.  With ``passing``, only the twins that pass come back.
+
+    One query is one round trip: an upward walk (a sensor's 4 ancestors) or a
+    building's subtree (2,010 trails) costs about what a hand-written query does.
+    """
+    q = CypherBuilder()
+    ok = "true"
+    if passing is not None:
+        ok = " AND ".join(passing[0].cypher("m", q, passing[1].registry)) or "true"
+    doc = ", CASE WHEN ok THEN properties(m) END" if documents else ""
+    text = (
+        f"{start_match(q, start)}\n"
+        f"OPTIONAL MATCH p = (x){cypher_segment(steps, q, 1, max_hops)}(m:{TWIN_LABEL})\n"
+        f"WITH x, m, length(p) AS d LIMIT {q.param(ONE_QUERY_PATHS)}\n"
+        f"WITH m, min(d) AS depth, count(*) AS trails\n"
+        f"WITH m, depth, trails, ({ok}) AS ok\n"
+        f"RETURN sum(trails) AS trails, collect(CASE WHEN m IS NOT NULL"
+        f"{' AND ok' if passing is not None else ''} "
+        f"THEN [m.{NODE_ID}, m.`{N_MODEL}`, depth, ok{doc}] END) AS found"
+    )
+    rows = run_read(text, q.params)
+    if not rows or rows[0]["trails"] is None or rows[0]["trails"] == 0:
+        raise NotFoundError(f"twin {start!r} does not exist")
+    if rows[0]["trails"] >= ONE_QUERY_PATHS:
+        return None
+    return list(rows[0]["found"])
+
+
 def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_hops: int,
                      models: dict[str, str] | None = None,
                      passing: tuple[TwinFilter, QueryContext, set[str]] | None = None,
@@ -289,6 +328,11 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_h
     Level by level, each query expands one frontier (a list parameter), so a
     2,000-twin building costs one cheap query per level.
     """
+    if max_hops > 0:
+        found_once = _one_query_distances(run_read, start, steps, max_hops, passing,
+                                          documents is not None)
+        if found_once is not None:
+            return _distances_from(start, found_once, models, passing, documents)
     q = CypherBuilder()
     hop, cond = cypher_hop(steps, q, "r", "n")
     ok = "true"
@@ -344,6 +388,24 @@ def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_h
     if max_hops == 0:
         cypher_require(run_read, start)
     del dist[start]
+    return dist
+
+
+def _distances_from(start: str, found: Sequence[Sequence[Any]], models: dict[str, str] | None,
+                    passing: tuple[TwinFilter, QueryContext, set[str]] | None,
+                    documents: dict[str, Any] | None) -> dict[str, int]:
+    """``cypher_distances``'s result (and its side outputs) from one-query rows."""
+    dist: dict[str, int] = {}
+    for twin_id, model, depth, ok_, *stored in found:
+        if twin_id == start:  # back to the start on a cycle: never its own result
+            continue
+        dist[twin_id] = depth
+        if models is not None:
+            models[twin_id] = model
+        if passing is not None and ok_:
+            passing[2].add(twin_id)
+        if documents is not None and ok_:
+            documents[twin_id] = twin_from_map(stored[0])
     return dist
 
 

@@ -435,3 +435,26 @@ def test_neo4j_walk_is_one_read_transaction(request: pytest.FixtureRequest, tmp_
         two = graph.run_read_many(  # type: ignore[attr-defined]
             lambda run: run("RETURN 1 AS x", {}) + run("RETURN $y AS x", {"y": 2}))
         assert two == [{"x": 1}, {"x": 2}]
+
+
+def test_walks_level_by_level_give_the_one_query_answers(
+        engine: QueryEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neo4j walks a few trails in one query and falls back to one query per level
+    beyond ``ONE_QUERY_PATHS``; forcing the fallback must change no answer."""
+    from queries import traversal
+
+    warm = TwinFilter(model=ROOM, where=[Predicate("temperature", ">", 26)])
+    ops = [Descendants("site1"), Descendants("bldg1", filter=warm, documents=True),
+           Ancestors("sens3"), Reach("sens1", make_steps("feeds", "both")),
+           Descendants("room5", include_self=True), Descendants("sens3")]
+    once = [engine.run(op) for op in ops]
+    monkeypatch.setattr(traversal, "ONE_QUERY_PATHS", 1)
+    levels = [engine.run(op) for op in ops]
+    assert levels == once
+    assert [[(r.model, r.document) for r in found] for found in levels] == [
+        [(r.model, r.document) for r in found] for found in once]
+    assert ids(once[1]) == [("room2", 2), ("room3", 2)]
+    assert ids(once[2]) == [("room3", 1), ("floor2", 2), ("bldg1", 3), ("site1", 4)]
+    assert once[5] == []
+    with pytest.raises(NotFoundError):
+        engine.run(Descendants("ghost"))
