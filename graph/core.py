@@ -222,11 +222,20 @@ def check_write_access(
         if isinstance(content, Telemetry):
             problems.append(
                 ValidationProblem(
-                    pointer, "telemetry is written by devices, not the API", "READ_ONLY"
+                    pointer,
+                    "telemetry is written by devices, not the API: publish it over MQTT",
+                    "READ_ONLY",
                 )
             )
         elif isinstance(content, Property) and not content.writable:
-            problems.append(ValidationProblem(pointer, "property is not writable", "READ_ONLY"))
+            problems.append(
+                ValidationProblem(
+                    pointer,
+                    "property is not writable (the model says writable: false): "
+                    "the device reports it over MQTT",
+                    "READ_ONLY",
+                )
+            )
     return problems
 
 

@@ -223,7 +223,7 @@ class StoreBase(TwinGraph):
             )
         iface = self._registry[model]
         core.raise_problems(
-            f"twin {twin_id!r} writes what {source} may not",
+            f"twin {twin_id!r}: a {source!r} write may not set telemetry or read-only properties",
             core.check_write_access(self._registry, iface, [(k,) for k in props], source),
         )
         core.validate_twin(self._registry, model, props)
@@ -299,7 +299,8 @@ class StoreBase(TwinGraph):
             props = core.apply_json_patch(old.properties, patch, f"twin {twin_id!r}")
             touched = core.patch_top_names(patch)
             core.raise_problems(
-                f"patch on twin {twin_id!r} writes what {source} may not",
+                f"patch on twin {twin_id!r}: a {source!r} write may not set telemetry or "
+                "read-only properties",
                 core.check_write_access(self._registry, self._registry[old.model], touched, source),
             )
             core.validate_twin(self._registry, old.model, props)
