@@ -17,6 +17,14 @@ from server.serve_cli import settings_from_args
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `graphtwin serve` on a fresh store under ``tmp_path`` as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--store", str(tmp_path / "s"), *args],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
 def _settings(argv: list[str], monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Settings:
     for key in (
         "GRAPHTWIN_STORE",
@@ -86,22 +94,7 @@ def test_store_and_broker_addresses() -> None:
 def test_bad_ingest_config_stops_startup_with_the_reason(tmp_path: Path) -> None:
     cfg = tmp_path / "ingest.yaml"
     cfg.write_text("batch:\n  max_sise: 10\n")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--store",
-            str(tmp_path / "s"),
-            "--ingest-config",
-            str(cfg),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = _serve(tmp_path, "--ingest-config", str(cfg))
     assert run.returncode == 2
     assert f"{cfg}: batch: unknown key(s) max_sise" in run.stderr
 
@@ -111,22 +104,7 @@ def test_models_dir_that_is_not_json_is_reported(tmp_path: Path) -> None:
     models.mkdir()
     (models / "broken.json").write_text("{")
     (models / "ok.json").write_text(json.dumps({"@id": "x"}))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--store",
-            str(tmp_path / "s"),
-            "--models",
-            str(models),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = _serve(tmp_path, "--models", str(models))
     assert run.returncode == 2
     assert "broken.json: not a readable JSON file" in run.stderr
 
@@ -141,22 +119,7 @@ def test_invalid_dtdl_model_is_reported_with_its_location(tmp_path: Path) -> Non
         "contents": [{"@type": "Telemetry", "name": "t", "schema": "doubel"}],
     }
     (models / "bad.json").write_text(json.dumps(bad, indent=1))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--store",
-            str(tmp_path / "s"),
-            "--models",
-            str(models),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = _serve(tmp_path, "--models", str(models))
     assert run.returncode == 2, run.stderr
     assert "bad.json:" in run.stderr and "doubel" in run.stderr
 
@@ -168,24 +131,7 @@ def test_embedded_broker_port_in_use_is_reported(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--store",
-                str(tmp_path / "s"),
-                "--mqtt-port",
-                str(port),
-                "--port",
-                "0",
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        run = _serve(tmp_path, "--mqtt-port", str(port), "--port", "0")
     assert run.returncode != 0
     assert f"embedded MQTT broker cannot listen on 127.0.0.1:{port}" in run.stderr
     assert "use --mqtt-port or --mqtt" in run.stderr
