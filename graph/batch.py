@@ -144,7 +144,7 @@ def _apply_updates(
     changed: dict[str, Twin] = {}
     events: list[ChangeEvent] = []
     registry, emit = store._registry, store._hub.active
-    check = core.telemetry_validator()  # looked up once per batch: this loop is the hot path
+    check = core.telemetry_checker(registry)  # one per batch: this loop is the hot path
     normalize, new_etag = core.normalize_timestamp, core.new_etag
     for up in updates:
         twin = changed.get(up.twin_id) or current.get(up.twin_id)
@@ -161,7 +161,7 @@ def _apply_updates(
             )
             results.append(ItemResult(up.twin_id, False, err))
             continue
-        problems = check(registry, twin.model, up.values)
+        problems = check(twin.model, up.values)
         if problems:
             try:
                 core.raise_problems(f"update of twin {up.twin_id!r}", problems)

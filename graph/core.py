@@ -45,6 +45,7 @@ __all__ = [
     "patch_top_names",
     "paused_gc",
     "raise_problems",
+    "telemetry_checker",
     "telemetry_validator",
     "user_properties",
     "validate_relationship",
@@ -250,6 +251,15 @@ def validate_twin(registry: ModelRegistry, model: str, props: Mapping[str, Any])
 def telemetry_validator() -> Any:
     """``ontology.instance.validate_telemetry``: (registry, model, values) -> list of errors."""
     return _instance().validate_telemetry
+
+
+def telemetry_checker(registry: ModelRegistry) -> Any:
+    """``ontology.instance.telemetry_checker``: (model, values) -> errors, compiled per model.
+
+    What the batch paths use: the same errors as ``validate_telemetry``, at a fraction of
+    its cost for valid payloads.  One per batch (it follows the registry it was given).
+    """
+    return _instance().telemetry_checker(registry)
 
 
 def validate_relationship(

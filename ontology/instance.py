@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -55,6 +55,7 @@ __all__ = [
     "Codes",
     "InstanceError",
     "checker_for",
+    "telemetry_checker",
     "validate_command",
     "validate_relationship_properties",
     "validate_telemetry",
@@ -431,6 +432,61 @@ def validate_telemetry(
     if interface is not None:
         _check_document(registry, interface, payload, "", True, True, out)
     return out
+
+
+# What a compiled telemetry check returns when the payload is valid: shared, never mutated.
+_NO_ERRORS: tuple[InstanceError, ...] = ()
+
+TelemetryCheck = Callable[[str, Any], Sequence[InstanceError]]
+
+
+def telemetry_checker(registry: ModelRegistry) -> TelemetryCheck:
+    """``validate_telemetry`` for many payloads against one registry: (model, payload) -> errors.
+
+    The ingestion path checks thousands of payloads per batch, nearly all valid and
+    of a few models.  Per model this keeps one table, name -> value checker, of its
+    Telemetry and Property names (built on first use), and a payload whose every name
+    is in it and whose every value passes costs one lookup and one call per value.
+    Anything else (an unknown, ``$`` or component name, a bad value, not a dict, an
+    unknown model, a value nested too deeply) goes to ``validate_telemetry`` itself,
+    so the errors, paths and messages are exactly its own.  Build one per batch: the
+    tables follow the registry as it was when built.
+    """
+    tables: dict[str, dict[str, Checker] | None] = {}
+
+    def check(model_id: str, payload: Any) -> Sequence[InstanceError]:
+        names = tables.get(model_id, _NOT_BUILT)
+        if names is _NOT_BUILT:
+            interface = registry.get(model_id)
+            names = tables[model_id] = (
+                None if interface is None else _flat_value_checkers(interface)
+            )
+        if names is not None and type(payload) is dict:
+            try:
+                for name, value in payload.items():
+                    checker = names.get(name)
+                    if checker is None or checker(value):
+                        break  # the general path says what is wrong, and where
+                else:
+                    return _NO_ERRORS
+            except RecursionError:
+                pass
+        return validate_telemetry(registry, model_id, payload)
+
+    return check
+
+
+_NOT_BUILT: Any = object()
+
+
+def _flat_value_checkers(interface: Interface) -> dict[str, Checker]:
+    """The checkers of the top-level names whose value ``validate_telemetry`` checks with
+    nothing else to say: telemetry and properties (reported ones included)."""
+    return {
+        name: checker
+        for name, (kind, _, checker) in _cached(interface, _name_table).items()
+        if checker is not None and kind in (_PROPERTY, _TELEMETRY)
+    }
 
 
 def validate_relationship_properties(

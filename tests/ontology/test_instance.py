@@ -13,6 +13,7 @@ import pytest
 from ontology import parse_models
 from ontology.instance import (
     InstanceError,
+    telemetry_checker,
     validate_command,
     validate_relationship_properties,
     validate_telemetry,
@@ -543,6 +544,48 @@ def test_no_input_makes_validation_raise(registry: ModelRegistry) -> None:
             validate_telemetry(registry, model, value)
         validate_relationship_properties(registry, ROOM, "contains", value)
         validate_command(registry, THERMOSTAT, "reset", value)
+
+
+def test_compiled_telemetry_checker_says_exactly_what_validate_telemetry_says(
+    registry: ModelRegistry,
+) -> None:
+    """The ingestion path's per-model checker against the general validator, over payloads
+    mixing valid and invalid values, every kind of name, odd keys and odd payloads."""
+    rng = random.Random(4)
+    names: list[Any] = [
+        *"name mode tags lastReading occupancy thermostat1 contains targetTemperature".split(),
+        *"serialNumber temperature reboot $metadata nmae".split(),
+        7,
+    ]
+    good = {
+        "name": "Room 1",
+        "mode": "cooling",
+        "tags": {"floor": 2},
+        "occupancy": 3,
+        "lastReading": {"value": 21.5},
+        "targetTemperature": 21.0,
+        "serialNumber": "T-1",
+        "temperature": 20.5,
+        "thermostat1": {"temperature": 20.5},
+    }
+    check = telemetry_checker(registry)
+    seen_valid = seen_invalid = 0
+    for _ in range(4000):
+        payload: Any = {}
+        for name in rng.sample(names, rng.randrange(4)):
+            valid = name in good and rng.random() < 0.7
+            payload[name] = good[name] if valid else _random_value(rng)
+        if rng.random() < 0.03:
+            payload = rng.choice([[1], "hot", None, MappingProxyType(payload)])
+        for model in (ROOM, THERMOSTAT, SPACE, "dtmi:test:Nope;1"):
+            expected = validate_telemetry(registry, model, payload)
+            assert list(check(model, payload)) == expected, (model, payload)
+            seen_valid += not expected
+            seen_invalid += bool(expected)
+    assert seen_valid > 1000 and seen_invalid > 1000  # both outcomes were exercised
+    assert list(check("dtmi:test:Nope;1", {})) == [
+        InstanceError("", "UNKNOWN_MODEL", "no model dtmi:test:Nope;1 is loaded")
+    ]
 
 
 def test_huge_unknown_names_are_not_echoed_in_full(registry: ModelRegistry) -> None:
