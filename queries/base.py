@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 from graph.base import TwinGraph
+from graph.neo4j.reads import read_many
+from graph.neo4j.store import Neo4jGraph
 from ontology.model import ModelRegistry
 from queries.spec import QueryError, check_names
 
@@ -112,6 +114,8 @@ class QueryEngine:
                 return op.embedded(g, ctx)
         # All queries of one operation (a walk's levels, its existence check) in one
         # session and read transaction: each transaction is a round trip or two.
+        if isinstance(self.store, Neo4jGraph):  # rows without record.data()'s walk
+            return read_many(self.store, lambda run_read: op.run_cypher(run_read, ctx))
         run_read_many = getattr(self.store, "run_read_many", None)
         if run_read_many is not None:
             return cast(R, run_read_many(lambda run_read: op.run_cypher(run_read, ctx)))
