@@ -8,7 +8,7 @@ stored as JSON text under its own name, and the names so stored are listed in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -17,9 +17,11 @@ from graph.base import PropertyMeta, Relationship, Twin
 from graph.layout import N_ETAG, N_ID, N_JSON, N_METADATA, N_MODEL, R_ETAG, R_ID
 
 __all__ = [
+    "changed_props",
     "decode_props",
     "encode_props",
     "json_names",
+    "metadata_json",
     "native",
     "rel_from_row",
     "rel_to_map",
@@ -33,10 +35,10 @@ _INT64 = (-(2**63), 2**63 - 1)
 def native(value: Any) -> bool:
     """Whether Neo4j holds ``value`` as it is (else it is stored as JSON text)."""
     kind = type(value)
+    if kind is float or kind is str or kind is bool:  # telemetry's common case first
+        return True
     if kind is int:
         return _INT64[0] <= value <= _INT64[1]
-    if kind in (bool, float, str):
-        return True
     if kind is list and value:
         first = type(value[0])
         return first in (bool, int, float, str) and all(
@@ -74,13 +76,42 @@ def decode_props(stored: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def metadata_json(t: Twin) -> str:
+    """``$metadata``: ``{"name": [lastUpdateTime, source], ...}``."""
+    return orjson.dumps({k: (v.last_update_time, v.source) for k, v in t.metadata.items()}).decode()
+
+
 def twin_to_map(t: Twin) -> dict[str, Any]:
     m = encode_props(t.properties)
-    m[N_ID], m[N_MODEL], m[N_ETAG] = t.id, t.model, t.etag
-    m[N_METADATA] = orjson.dumps(
-        {k: (v.last_update_time, v.source) for k, v in t.metadata.items()}
-    ).decode()
+    m[N_ID], m[N_MODEL], m[N_ETAG], m[N_METADATA] = t.id, t.model, t.etag, metadata_json(t)
     return m
+
+
+def changed_props(t: Twin, names: Iterable[str], old: Twin | None) -> dict[str, Any]:
+    """The properties ``names`` of ``t`` as ``encode_props`` stores them, for ``SET n +=``;
+    with ``$json`` (the whole list) only if it may have changed, i.e. unless ``old`` (the
+    twin as stored before) is known and neither it nor ``t`` stores any of ``names`` as
+    JSON: that spares a scan of every property of every updated twin.  A name set to
+    None is left as stored, like ``encode_props`` does."""
+    props = t.properties
+    out: dict[str, Any] = {}
+    keep_json = old is not None
+    was = old.properties if old is not None else {}
+    for name in names:
+        value = props[name]
+        if value is None:
+            keep_json = False
+        elif native(value):
+            out[name] = value
+            if keep_json:
+                before = was.get(name)
+                keep_json = before is None or native(before)
+        else:
+            out[name] = orjson.dumps(value).decode()
+            keep_json = False
+    if not keep_json:
+        out[N_JSON] = json_names(props)
+    return out
 
 
 def twin_from_map(stored: Mapping[str, Any]) -> Twin:
