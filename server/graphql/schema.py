@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from typing import Any
 
 import strawberry
@@ -25,6 +25,7 @@ from strawberry.extensions import (
 from strawberry.scalars import JSON
 from strawberry.types import ExecutionResult as StrawberryResult
 from strawberry.types import Info
+from strawberry.types.graphql import OperationType
 
 from graph.base import ChangeEvent as StoreEvent
 from graph.base import TwinGraph
@@ -32,8 +33,10 @@ from graph.errors import NotFoundError
 from ontology.model import ModelRegistry
 from queries import Search
 from server.auth import AuthError, Role
+from server.graphql.compiled import PlanCache
 from server.graphql.context import GraphQLContext
 from server.graphql.errors import ApiError, ErrorCodes, error_extensions, stamp_request_error
+from server.graphql.execution import PLAN_FAILED, CompiledExecution, run_plan, timeout_error
 from server.graphql.fastlists import FastListExecutionContext
 from server.graphql.limits import Limits, limits_rule
 from server.graphql.subscriptions import EventFilter, stream_events
@@ -258,11 +261,12 @@ class RoleGate(SchemaExtension):
 
 
 def build_schema(limits: Limits, registry: ModelRegistry | None = None, *,
-                 fast_lists: bool = True) -> strawberry.Schema:
+                 fast_lists: bool = True, compiled: bool = True) -> strawberry.Schema:
     """The schema: generic types, plus the DTDL-generated ones for ``registry``.
 
-    ``fast_lists=False`` keeps graphql-core's general list completion (the tests
-    compare the two)."""
+    ``fast_lists=False`` keeps graphql-core's general list completion, and
+    ``compiled=False`` runs every query through it rather than through a compiled
+    plan (the tests compare them)."""
     rule = limits_rule(limits)
     query: type = Query
     if registry is not None and len(registry):
@@ -279,6 +283,7 @@ def build_schema(limits: Limits, registry: ModelRegistry | None = None, *,
         # same few queries come again and again from an app.
         extensions=[
             RoleGate,
+            CompiledExecution,
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             lambda: AddValidationRules([rule]),
@@ -286,6 +291,7 @@ def build_schema(limits: Limits, registry: ModelRegistry | None = None, *,
         ],
     )
     _plain_attribute_fields(schema)
+    schema.plans = PlanCache(schema, enabled=compiled)
     return schema
 
 
@@ -309,6 +315,8 @@ def _plain_attribute_fields(schema: strawberry.Schema) -> None:
 
 
 class _Schema(strawberry.Schema):
+    plans: PlanCache  # compiled read-only queries, per schema (set by build_schema)
+
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: Any = None) -> None:
         """Log only the unexpected: refusals (not found, bad input, auth) are answers."""
@@ -325,36 +333,58 @@ class LiveSchema:
     deletions without restarting the server.
     """
 
-    def __init__(self, store: TwinGraph, limits: Limits) -> None:
+    def __init__(self, store: TwinGraph, limits: Limits, *, compiled: bool = True) -> None:
         self._store = store
         self._limits = limits
+        self._compiled = compiled
         self._lock = threading.Lock()
         self._registry: ModelRegistry | None = None
-        self._schema = build_schema(limits)
+        self._schema = build_schema(limits, compiled=compiled)
 
     def current(self) -> strawberry.Schema:
         registry = self._store.registry
         if registry is not self._registry:
             with self._lock:
                 if registry is not self._registry:
-                    self._schema = build_schema(self._limits, registry)
+                    self._schema = build_schema(self._limits, registry,
+                                                compiled=self._compiled)
                     self._registry = registry
         return self._schema
 
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                      context_value: Any = None, root_value: Any = None,
+                      operation_name: str | None = None,
+                      allowed_operation_types: Iterable[OperationType] | None = None,
+                      operation_extensions: dict[str, Any] | None = None) -> Any:
         """Queries and mutations over HTTP, within ``limits.timeout_seconds``.
 
+        A query seen before runs its compiled plan (server.graphql.compiled) when
+        it has one; when the plan gives up, the normal path runs the query again.
         Store calls to a database run in worker threads, so the wait can end on
         time; the abandoned call finishes in its thread, its result unused.
         """
+        schema = self.current()
         limit = self._limits.timeout_seconds
+        plans: PlanCache = schema.plans  # type: ignore[attr-defined]
+        plan = plans.get(query, operation_name) if isinstance(query, str) else None
+        if plan is not None and isinstance(context_value, GraphQLContext) and (
+                allowed_operation_types is None or OperationType.QUERY in allowed_operation_types):
+            done = await run_plan(plans, plan, variable_values, context_value, root_value,
+                                  operation_extensions)
+            if done is not None:
+                return StrawberryResult(data=done.data, errors=done.errors, extensions={})
+        token = PLAN_FAILED.set(plan is not None)
         try:
-            result = await asyncio.wait_for(self.current().execute(*args, **kwargs), limit)
+            async with asyncio.timeout(limit):
+                result = await schema.execute(
+                    query, variable_values=variable_values, context_value=context_value,
+                    root_value=root_value, operation_name=operation_name,
+                    allowed_operation_types=allowed_operation_types,
+                    operation_extensions=operation_extensions)
         except TimeoutError:
-            error = GraphQLError(
-                f"the operation ran longer than the limit timeout_seconds={limit:g}",
-                extensions={"code": "TIMEOUT", "limit": "timeout_seconds", "max": limit})
-            return StrawberryResult(data=None, errors=[error])
+            return StrawberryResult(data=None, errors=[timeout_error(limit)])
+        finally:
+            PLAN_FAILED.reset(token)
         # strawberry answers a document that does not parse without running the
         # extensions' error processing (so ErrorCodes never sees syntax errors)
         for error in result.errors or ():

@@ -375,8 +375,8 @@ class Model:
     def document(self) -> JSON:
         return JSON(dict(self._info.document))
 
-    @strawberry.field
-    def display_name(self) -> JSON:
+    @strawberry.field(description="Localised names by language; null when the model has none")
+    def display_name(self) -> JSON | None:
         name = self._info.document.get("displayName")
         return JSON({"en": name} if isinstance(name, str) else name)
 

@@ -1,0 +1,581 @@
+"""Compiled execution plans for read-only GraphQL queries (the idea of graphql-jit).
+
+For a small answer most of a query's time is the general machinery around the
+resolvers: strawberry's extension hooks and argument conversion per field,
+graphql-core's resolve info, awaitable checks and error paths per value.  A
+query document comes again and again from an app, so after validation the
+operation is turned once into a tree of closures, one per selected field,
+that calls the same resolvers (with the same ``Info``) and builds exactly the
+dict graphql-core would.  ``PlanCache`` keeps them by (document, operation
+name); ``LiveSchema.execute`` runs a cached plan before strawberry, and the
+``CompiledExecution`` extension compiles and runs it the first time (so every
+query, the tests' included, goes through a plan when it can).
+
+Read-only is what makes this safe: whatever the plan does not handle at
+compile time (mutations, subscriptions, introspection, directives, abstract
+types, fragment variables) gets no plan, and anything unusual at run time (a
+resolver raising, a null for a non-null field, a value a scalar refuses,
+variables that do not coerce, a resolver that must wait on the event loop when
+the plan runs synchronously) raises ``Fallback``: the caller then runs the
+whole query the normal way, which gives the standard result and errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from inspect import isawaitable
+from typing import Any, cast
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLBoolean,
+    GraphQLError,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
+    GraphQLString,
+    InlineFragmentNode,
+    Node,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Undefined,
+    VariableNode,
+)
+from graphql.execution.collect_fields import (
+    FieldDetails,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.get_variable_signature import get_variable_signature
+from graphql.execution.values import (
+    VariableValues,
+    VariableValueSource,
+    get_argument_values,
+    get_variable_values,
+)
+from graphql.pyutils import Path
+from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as RawInfo
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.nodes import convert_selections
+from strawberry.utils.await_maybe import await_maybe
+
+__all__ = ["Fallback", "Plan", "PlanCache", "run_now"]
+
+
+log = logging.getLogger(__name__)
+
+
+class Fallback(Exception):
+    """This plan cannot answer this execution: run the query the normal way."""
+
+
+class PlanTimeout(Exception):
+    """The plan ran past ``limits.timeout_seconds`` (checked before each resolver)."""
+
+
+class _Unsupported(Exception):
+    """Raised while compiling: the document gets no plan."""
+
+
+# A compiled value completer: (value, run, path) -> answer, or an awaitable of it.
+_Completer = Callable[[Any, "_Run", Path | None], Any]
+_NO_VARIABLES = VariableValues({}, {})
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_STRINGS = (GraphQLString, GraphQLID)
+# Whether a source type is a Mapping (read by key), remembered: the ABC check is slow.
+_IS_MAPPING: dict[type, bool] = {dict: True}
+
+
+async def _gather(values: Any) -> list[Any]:
+    return list(await asyncio.gather(*values))
+
+
+def _no_track(_values: Any) -> None:
+    raise Fallback  # work outliving its resolver: let graphql-core track it
+
+
+_HELPERS = GraphQLResolveInfoHelpers(_gather, _no_track)
+
+
+@dataclass(slots=True)
+class _Run:
+    """One execution's state, shared by every closure of the plan."""
+
+    variables: VariableValues
+    context: Any
+    root_value: Any
+    operation_extensions: Any
+    deadline: float
+
+
+@dataclass(slots=True, frozen=True)
+class _Node:
+    """A compiled completer and what it needs."""
+
+    fn: _Completer
+    is_async: bool  # returns an awaitable
+    needs_path: bool  # a resolver below reads ``info`` (so the response path is built)
+
+
+def run_now(awaitable: Awaitable[Any]) -> Any:
+    """The result of a coroutine that finishes without waiting on the event loop
+    (resolvers calling the in-memory store inline); ``Fallback`` if it would wait."""
+    coro = awaitable.__await__()
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()  # read-only: abandoning it half way changes nothing
+    raise Fallback
+
+
+class Plan:
+    """One operation of one document, compiled against one schema."""
+
+    def __init__(self, strawberry_schema: Any, document: DocumentNode,
+                 operation: OperationDefinitionNode) -> None:
+        self._root = _Compiler(strawberry_schema, document, operation).root()
+        self.is_async = self._root.is_async
+        self._schema = strawberry_schema._schema
+        self._var_defs = operation.variable_definitions or ()
+        self._simple = _simple_variables(self._schema, self._var_defs)
+
+    def _variables(self, inputs: Mapping[str, Any]) -> VariableValues:
+        """graphql-core's coerced variables.  Plain scalar values of the right Python
+        type (an id string, a depth) are what coercion would return, so they are
+        taken as they are; anything else goes through ``get_variable_values``."""
+        simple = self._simple
+        if simple is not None:
+            sources, coerced = {}, {}
+            for name, signature, non_null, kinds in simple:
+                value = inputs.get(name, Undefined)
+                if value is Undefined:
+                    if non_null:
+                        break
+                    sources[name] = VariableValueSource(signature)
+                    continue
+                if not _plain_input(value, kinds, non_null):
+                    break
+                sources[name] = VariableValueSource(signature, value)
+                coerced[name] = value
+            else:
+                return VariableValues(sources, coerced)
+        values = get_variable_values(self._schema, self._var_defs, dict(inputs), max_errors=50)
+        if isinstance(values, list):  # refused variables: the normal path reports them
+            raise Fallback
+        return values
+
+    async def execute(self, variables: Mapping[str, Any] | None, context: Any,
+                      root_value: Any = None, operation_extensions: Any = None,
+                      timeout: float = 30.0) -> dict[str, Any]:
+        """The ``data`` of a successful execution; raises ``Fallback`` (run the
+        query the normal way) or ``PlanTimeout``."""
+        run = _Run(self._variables(variables or {}), context, root_value, operation_extensions,
+                   time.monotonic() + timeout)
+        try:
+            result = self._root.fn(root_value, run, None)
+            if self._root.is_async:
+                result = await result
+        except (Fallback, PlanTimeout):
+            raise
+        except Exception as exc:  # a resolver's error: the normal path reports it
+            raise Fallback from exc
+        return result
+
+
+class PlanCache:
+    """Plans by (document text, operation name); None for a document without one."""
+
+    def __init__(self, strawberry_schema: Any, *, enabled: bool = True,
+                 maxsize: int = 256) -> None:
+        self._schema = strawberry_schema
+        self._maxsize = maxsize
+        self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self.answered = 0  # executions a plan answered
+        self.fell_back = 0  # executions a plan gave to graphql-core
+        # graphql-core middleware (strawberry extensions with a ``resolve`` hook) or
+        # exception handlers would wrap every resolver: no plans then.
+        converter = strawberry_schema.schema_converter
+        self.enabled = enabled and not getattr(converter, "_exception_handler_specs", None) \
+            and not any(ext._implements_resolve() for ext in strawberry_schema.get_extensions())
+
+    def get(self, query: str, operation_name: str | None) -> Plan | None:
+        return self._plans.get((query, operation_name))
+
+    def compile(self, query: str | None, operation_name: str | None,
+                document: DocumentNode) -> Plan | None:
+        """The plan of a validated ``document`` (built once per query text)."""
+        key = (query or "", operation_name)
+        if query is not None and key in self._plans:
+            return self._plans[key]
+        plan = None
+        if self.enabled:
+            operation = _operation(document, operation_name)
+            if operation is not None:
+                try:
+                    plan = Plan(self._schema, document, operation)
+                except _Unsupported:
+                    plan = None
+                except Exception:  # a bug here must not cost the query: no plan
+                    log.exception("could not compile a GraphQL query; it runs uncompiled")
+                    plan = None
+        if query is not None:
+            if len(self._plans) >= self._maxsize:
+                self._plans.pop(next(iter(self._plans)))
+            self._plans[key] = plan
+        return plan
+
+
+# Python types graphql-core's input coercion returns unchanged, per scalar.
+_PLAIN_INPUTS: dict[Any, frozenset[type]] = {
+    GraphQLString: frozenset({str}), GraphQLID: frozenset({str}),
+    GraphQLBoolean: frozenset({bool}), GraphQLInt: frozenset({int}),
+    GraphQLFloat: frozenset({float}),
+}
+
+
+def _plain_input(value: Any, kinds: frozenset[type], non_null: bool) -> bool:
+    """Whether input coercion would return ``value`` as it is."""
+    kind = type(value)
+    if value is None:
+        return not non_null
+    return kind in kinds and (kind is not int or _INT_MIN <= value <= _INT_MAX) and (
+        kind is not float or math.isfinite(value))
+
+
+_Simple = list[tuple[str, Any, bool, frozenset[type]]]
+
+
+def _simple_variables(schema: Any, var_defs: Any) -> _Simple | None:
+    """(name, signature, non-null, plain Python types) per variable when every one is
+    a built-in scalar without a default; else None (``get_variable_values`` runs)."""
+    out = []
+    for var_def in var_defs:
+        signature = get_variable_signature(schema, var_def)
+        if isinstance(signature, GraphQLError) or var_def.default_value is not None:
+            return None
+        var_type, non_null = signature.type, False
+        if isinstance(var_type, GraphQLNonNull):
+            var_type, non_null = var_type.of_type, True
+        kinds = _PLAIN_INPUTS.get(var_type)
+        if kinds is None:
+            return None
+        out.append((signature.name, signature, non_null, kinds))
+    return out
+
+
+def _operation(document: DocumentNode,
+               operation_name: str | None) -> OperationDefinitionNode | None:
+    """The query operation graphql-core would run, or None (not a query, ambiguous)."""
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None:
+        op = ops[0] if len(ops) == 1 else None
+    else:
+        op = next((d for d in reversed(ops) if d.name and d.name.value == operation_name), None)
+    if op is None or op.operation is not OperationType.QUERY:
+        return None
+    return op
+
+
+def _uses_variables(node: Node) -> bool:
+    """Whether an AST subtree (an argument's value) refers to a variable."""
+    if isinstance(node, VariableNode):
+        return True
+    for key in node.keys:
+        value = getattr(node, key, None)
+        for child in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(child, Node) and _uses_variables(child):
+                return True
+    return False
+
+
+def _check_selections(node: SelectionSetNode | None,
+                      fragments: Mapping[str, FragmentDefinitionNode]) -> bool:
+    """Whether a selection set (fragments followed) uses variables; raises
+    ``_Unsupported`` for directives (``@skip``, ``@include``, ``@defer``...)."""
+    if node is None:
+        return False
+    uses = False
+    for sel in node.selections:
+        if sel.directives:
+            raise _Unsupported
+        if isinstance(sel, FieldNode):
+            uses = any(_uses_variables(a) for a in sel.arguments or ()) or uses
+            uses = _check_selections(sel.selection_set, fragments) or uses
+        elif isinstance(sel, InlineFragmentNode):
+            uses = _check_selections(sel.selection_set, fragments) or uses
+        elif isinstance(sel, FragmentSpreadNode):
+            frag = fragments.get(sel.name.value)
+            if frag is None or frag.directives or frag.variable_definitions:
+                raise _Unsupported
+            uses = _check_selections(frag.selection_set, fragments) or uses
+    return uses
+
+
+class _Compiler:
+    def __init__(self, strawberry_schema: Any, document: DocumentNode,
+                 operation: OperationDefinitionNode) -> None:
+        self.sschema = strawberry_schema
+        self.schema = strawberry_schema._schema
+        self.operation = operation
+        self.fragment_defs = {d.name.value: d for d in document.definitions
+                              if isinstance(d, FragmentDefinitionNode)}
+        self.fragments = {n: FragmentDetails(d) for n, d in self.fragment_defs.items()}
+        if operation.directives:
+            raise _Unsupported
+        _check_selections(operation.selection_set, self.fragment_defs)
+        self.info_class = strawberry_schema.config.info_class
+
+    def root(self) -> _Node:
+        root_type = self.schema.query_type
+        collected = collect_fields(self.schema, self.fragments, _NO_VARIABLES, root_type,
+                                   self.operation)
+        return self._object(root_type, collected.grouped_field_set, collected.new_defer_usages,
+                            root=True)
+
+    def _object(self, obj_type: GraphQLObjectType, grouped: Mapping[str, list[FieldDetails]],
+                defers: list[Any], root: bool = False, non_null: bool = False) -> _Node:
+        """An object's selection set; a null (not the root value) completes as null."""
+        if defers or obj_type.is_type_of is not None or obj_type.interfaces:
+            raise _Unsupported
+        fields = [(key, self._field(obj_type, key, details)) for key, details in grouped.items()]
+        needs_path = any(f.needs_path for _, f in fields)
+        if not any(f.is_async for _, f in fields):
+            plain = [(k, f.fn) for k, f in fields]
+
+            def complete(source: Any, run: _Run, path: Path | None) -> Any:
+                if source is None and not root:
+                    if non_null:
+                        raise Fallback
+                    return None
+                return {key: fn(source, run, path) for key, fn in plain}
+
+            return _Node(complete, False, needs_path)
+
+        async def complete_async(source: Any, run: _Run, path: Path | None) -> Any:
+            if source is None and not root:
+                if non_null:
+                    raise Fallback
+                return None
+            out = {}
+            for key, f in fields:
+                value = f.fn(source, run, path)
+                out[key] = await value if f.is_async else value
+            return out
+
+        return _Node(complete_async, True, needs_path)
+
+    def _field(self, parent: GraphQLObjectType, key: str, details: list[FieldDetails]) -> _Node:
+        node = details[0].node
+        name = node.name.value
+        if name == "__typename":
+            type_name = parent.name
+            return _Node(lambda _s, _r, _p: type_name, False, False)
+        if name.startswith("__"):  # introspection: graphql-core answers it
+            raise _Unsupported
+        field_def = parent.fields[name]
+        sub_grouped = None
+        if node.selection_set is not None:
+            sub_grouped = details
+        complete = self._value(field_def.type, sub_grouped)
+        definition = (field_def.extensions or {}).get("strawberry-definition")
+        resolve = field_def.resolve
+        if resolve is None:  # graphql-core's default resolver (see _plain_attribute_fields)
+            return self._attribute(name, key, parent, complete)
+        if (definition is not None and definition.base_resolver is None
+                and getattr(resolve, "_is_default", False)):
+            return self._attribute(definition.python_name, key, parent, complete, strict=True)
+        return self._resolver(parent, key, field_def, details, definition, complete)
+
+    def _attribute(self, attr: str, key: str, parent: GraphQLObjectType, complete: _Node,
+                   strict: bool = False) -> _Node:
+        """A field read from its parent: graphql-core's default resolver (a dict's key,
+        else the attribute; a callable would be called: not here), or with ``strict``
+        strawberry's (``getattr``, for fields renamed from Python)."""
+        fn, type_name, needs_path = complete.fn, parent.name, complete.needs_path
+
+        def field(source: Any, run: _Run, path: Path | None) -> Any:
+            if strict:
+                value = getattr(source, attr)
+            else:
+                kind = type(source)
+                mapping = _IS_MAPPING.get(kind)
+                if mapping is None:
+                    mapping = _IS_MAPPING[kind] = issubclass(kind, Mapping)
+                value = source.get(attr) if mapping else getattr(source, attr, None)
+                if callable(value):
+                    raise Fallback
+            return fn(value, run, Path(path, key, type_name) if needs_path else None)
+
+        return _Node(field, complete.is_async, needs_path)
+
+    def _resolver(self, parent: GraphQLObjectType, key: str, field_def: Any,
+                  details: list[FieldDetails], definition: Any, complete: _Node) -> _Node:
+        node = details[0].node
+        field_nodes = [d.node for d in details]
+        schema, operation, fragments = self.schema, self.operation, self.fragment_defs
+        info_class, sschema = self.info_class, self.sschema
+        type_name, return_type, field_name = parent.name, field_def.type, node.name.value
+        dynamic_args = any(_uses_variables(a) for a in node.arguments or ())
+        # strawberry's ``info.selected_fields``, computed once when no variable can change it
+        selected = None if _check_selections(node.selection_set, fragments) else \
+            convert_selections(cast(Any, RawInfo(
+                field_name, field_nodes, return_type, parent, Path(None, key, type_name), schema,
+                fragments, None, operation, {}, None, isawaitable, None, _HELPERS, {})),
+                field_nodes)
+        base: Any = definition.base_resolver if definition is not None else None
+        direct = (base is not None and not definition.extensions
+                  and not definition.permission_classes and callable(base.wrapped_func))
+        if direct:
+            fn = base.wrapped_func
+            self_param = base.self_parameter is not None
+            info_name = base.info_parameter.name if base.info_parameter else None
+            source_names = [p.name for p in (base.parent_parameter, base.root_parameter) if p]
+            arguments, registry, config = (definition.arguments,
+                                           sschema.schema_converter.scalar_registry,
+                                           sschema.config)
+            static_kwargs = (None if dynamic_args else convert_arguments(
+                get_argument_values(field_def, node, None), arguments, registry, config))
+        static_gql_args = None if dynamic_args else get_argument_values(field_def, node, None)
+
+        def raw_info(run: _Run, path: Path) -> Any:
+            return RawInfo(field_name, field_nodes, return_type, parent, path, schema, fragments,
+                           run.root_value, operation, run.variables.coerced, run.context,
+                           isawaitable, None, _HELPERS, run.operation_extensions)
+
+        def call(source: Any, run: _Run, path: Path) -> Any:
+            if time.monotonic() > run.deadline:
+                raise PlanTimeout
+            raw = raw_info(run, path)
+            if not direct:  # strawberry's own resolver wrapper, as graphql-core calls it
+                gql_args = static_gql_args if static_gql_args is not None else \
+                    get_argument_values(field_def, node, run.variables)
+                return field_def.resolve(source, raw, **gql_args)
+            info = info_class(_raw_info=raw, _field=definition)
+            if selected is not None:
+                info.__dict__["selected_fields"] = selected
+            kwargs = dict(static_kwargs) if static_kwargs is not None else convert_arguments(
+                get_argument_values(field_def, node, run.variables), arguments, registry, config,
+                info=info)
+            for name in source_names:
+                kwargs[name] = source
+            if info_name is not None:
+                kwargs[info_name] = info
+            return fn(source, **kwargs) if self_param else fn(**kwargs)
+
+        value_fn = complete.fn
+        if not complete.is_async and not (definition is None or definition.is_async
+                                          or not direct):
+            def field(source: Any, run: _Run, parent_path: Path | None) -> Any:
+                path = Path(parent_path, key, type_name)
+                value = call(source, run, path)
+                if isawaitable(value):  # a plain function handing back an awaitable
+                    value.close() if hasattr(value, "close") else None
+                    raise Fallback
+                return value_fn(value, run, path)
+
+            return _Node(field, False, True)
+
+        async def field_async(source: Any, run: _Run, parent_path: Path | None) -> Any:
+            path = Path(parent_path, key, type_name)
+            value = await await_maybe(call(source, run, path))
+            done = value_fn(value, run, path)
+            return await done if complete.is_async else done
+
+        return _Node(field_async, True, True)
+
+    def _value(self, gql_type: GraphQLOutputType, details: list[FieldDetails] | None,
+               non_null: bool = False) -> _Node:
+        """The completer of a field's value; ``non_null``: a null makes the plan give up
+        (graphql-core would report an error and null the parent)."""
+        if isinstance(gql_type, GraphQLNonNull):
+            return self._value(gql_type.of_type, details, True)
+        if isinstance(gql_type, GraphQLList):
+            return self._list(self._value(gql_type.of_type, details), non_null)
+        if isinstance(gql_type, GraphQLLeafType):
+            return _Node(_leaf(gql_type, non_null), False, False)
+        if isinstance(gql_type, GraphQLObjectType) and details is not None:
+            collected = collect_subfields(self.schema, self.fragments, _NO_VARIABLES,
+                                          self.operation, gql_type, details)
+            return self._object(gql_type, collected.grouped_field_set,
+                                collected.new_defer_usages, non_null=non_null)
+        raise _Unsupported  # interfaces and unions: graphql-core resolves the type
+
+    @staticmethod
+    def _list(item: _Node, non_null: bool) -> _Node:
+        fn, needs_path = item.fn, item.needs_path
+
+        def items(value: Any) -> list[Any] | tuple[Any, ...] | None:
+            if value is None:
+                if non_null:
+                    raise Fallback
+                return None
+            if not isinstance(value, list | tuple):  # other iterables: graphql-core's rules
+                raise Fallback
+            return value
+
+        if item.is_async:
+            async def complete_list_async(value: Any, run: _Run, path: Path | None) -> Any:
+                seq = items(value)
+                if seq is None:
+                    return None
+                return [await fn(v, run, Path(path, i, None)) for i, v in enumerate(seq)]
+
+            return _Node(complete_list_async, True, needs_path)
+
+        def complete_list(value: Any, run: _Run, path: Path | None) -> Any:
+            seq = items(value)
+            if seq is None:
+                return None
+            if needs_path:
+                return [fn(v, run, Path(path, i, None)) for i, v in enumerate(seq)]
+            return [fn(v, run, None) for v in seq]
+
+        return _Node(complete_list, False, needs_path)
+
+
+def _leaf(leaf: GraphQLLeafType, non_null: bool) -> _Completer:
+    """Scalar or enum output coercion, passing plain values through unchanged where
+    graphql-core's coercion would return them as they are."""
+    coerce = leaf.coerce_output_value
+    passthrough: tuple[type, ...] = ()
+    if leaf in _STRINGS:
+        passthrough = (str,)
+    elif leaf is GraphQLBoolean:
+        passthrough = (bool,)
+    is_int, is_float = leaf is GraphQLInt, leaf is GraphQLFloat
+
+    def complete(value: Any, _run: _Run, _path: Path | None) -> Any:
+        kind = type(value)
+        if kind in passthrough or (is_int and kind is int and _INT_MIN <= value <= _INT_MAX) or (
+                is_float and kind is float and math.isfinite(value)):
+            return value
+        if value is None:
+            if non_null:
+                raise Fallback
+            return None
+        try:
+            out = coerce(value)
+        except Exception as exc:
+            raise Fallback from exc
+        if out is None or out is Undefined:  # graphql-core's "non-nullable value" error
+            raise Fallback
+        return out
+
+    return complete
