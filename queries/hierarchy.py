@@ -16,15 +16,8 @@ from graph.errors import NotFoundError
 from graph.layout import TWIN_LABEL
 from queries.base import Containment, Operation, QueryContext, RunRead
 from queries.spec import NODE_ID, CypherBuilder, TwinFilter, where_clause
-from queries.traversal import (
-    Reach,
-    Reached,
-    Step,
-    cypher_hop,
-    nx_hops,
-    nx_require,
-    start_match,
-)
+from queries.steps import Reached, Step, cypher_hop, start_match
+from queries.traversal import Reach, nx_hops, nx_require
 
 __all__ = [
     "Ancestors",

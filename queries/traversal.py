@@ -21,26 +21,27 @@ Semantics shared by both stores (Cypher's):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph.errors import NotFoundError
-from graph.layout import N_MODEL, NX_MODEL, NX_NAME, R_ID, TWIN_LABEL
+from graph.layout import NX_MODEL, NX_NAME, R_ID, TWIN_LABEL
 from graph.neo4j.codec import twin_from_map
-from ontology.model import ModelRegistry
-from ontology.model import Relationship as RelationshipDecl
 from queries.base import Operation, QueryContext, RunRead
-from queries.spec import (
-    NODE_ID,
-    CypherBuilder,
-    Direction,
-    QueryError,
-    TwinFilter,
-    check_direction,
-    check_names,
-    where_clause,
+from queries.spec import NODE_ID, CypherBuilder, QueryError, TwinFilter, where_clause
+from queries.steps import (
+    Hop,
+    Neighbor,
+    Path,
+    Reached,
+    Step,
+    cypher_hop,
+    cypher_segment,
+    make_steps,
+    start_match,
 )
+from queries.walk import cypher_matching, cypher_reached, onward_models
 
 __all__ = [
     "Hop",
@@ -55,51 +56,6 @@ __all__ = [
     "make_steps",
     "onward_models",
 ]
-
-Step = tuple[tuple[str, ...] | None, Direction]
-
-
-def make_steps(names: Sequence[str] | str | None, direction: str = "out") -> tuple[Step, ...]:
-    return ((check_names(names, "relationship name"), check_direction(direction)),)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Hop:
-    """One relationship walked: its id, name, and its own source and target."""
-
-    source: str
-    id: str
-    name: str
-    target: str
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Reached:
-    depth: int
-    twin_id: str
-    # The twin's model, read for free during the walk (not part of equality or order).
-    model: str | None = field(default=None, compare=False)
-    # The twin's document (graph.base.Twin), when the walk was asked to read it.
-    document: Any = field(default=None, compare=False)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Neighbor:
-    twin_id: str
-    hop: Hop
-    # The far twin's document (graph.base.Twin), when the query was asked to read it.
-    document: Any = field(default=None, compare=False)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Path:
-    nodes: tuple[str, ...]
-    hops: tuple[Hop, ...]
-
-    @property
-    def length(self) -> int:
-        return len(self.hops)
-
 
 # --------------------------------------------------------------------- embedded
 
@@ -168,259 +124,6 @@ def nx_distances(g: Any, start: str, steps: Sequence[Step], max_hops: int) -> di
 
 
 # ------------------------------------------------------------------------ cypher
-
-
-def _rel_types(steps: Sequence[Step]) -> str:
-    if any(names is None for names, _ in steps):
-        return ""
-    union = dict.fromkeys(n for names, _ in steps for n in names or ())
-    return ":" + "|".join(f"`{n}`" for n in union)
-
-
-def _arrow(direction: Direction, inner: str) -> str:
-    if direction == "out":
-        return f"-[{inner}]->"
-    if direction == "in":
-        return f"<-[{inner}]-"
-    return f"-[{inner}]-"
-
-
-def _step_condition(steps: Sequence[Step], r: str, a: str, q: CypherBuilder) -> str:
-    alternatives = []
-    for names, direction in steps:
-        parts = []
-        if names is not None:
-            parts.append(f"type({r}) IN {q.param(list(names))}")
-        if direction == "out":
-            parts.append(f"startNode({r}) = {a}")
-        elif direction == "in":
-            parts.append(f"endNode({r}) = {a}")
-        alternatives.append("(" + (" AND ".join(parts) or "true") + ")")
-    return "(" + " OR ".join(alternatives) + ")"  # parenthesised: callers AND it with more
-
-
-def cypher_hop(steps: Sequence[Step], q: CypherBuilder, r: str, a: str) -> tuple[str, str | None]:
-    """A single-hop pattern ``-[r...]->`` and the condition it needs (None if none)."""
-    if len(steps) == 1:
-        return _arrow(steps[0][1], f"{r}{_rel_types(steps)}"), None
-    return _arrow("both", f"{r}{_rel_types(steps)}"), _step_condition(steps, r, a, q)
-
-
-def cypher_segment(steps: Sequence[Step], q: CypherBuilder, lo: int, hi: int) -> str:
-    """A quantified path segment (GQL syntax, Neo4j 5.9+) to write between two nodes."""
-    quant = f"{{{int(lo)},{int(hi)}}}"
-    if len(steps) == 1:
-        return f"{_arrow(steps[0][1], _rel_types(steps))}{quant}"
-    hop, cond = cypher_hop(steps, q, "r_", "a_")
-    return f" ((a_){hop}(b_) WHERE {cond}){quant} "
-
-
-def start_match(q: CypherBuilder, twin_id: str, var: str = "x") -> str:
-    return f"MATCH ({var}:{TWIN_LABEL} {{{NODE_ID}: {q.param(twin_id)}}})"
-
-
-def cypher_require(run_read: RunRead, twin_id: str) -> None:
-    q = CypherBuilder()
-    if not run_read(f"{start_match(q, twin_id)} RETURN 1 AS found", q.params):
-        raise NotFoundError(f"twin {twin_id!r} does not exist")
-
-
-_onward_cache: dict[tuple[Step, ...], tuple[ModelRegistry, frozenset[str] | None]] = {}
-
-
-def onward_models(registry: ModelRegistry, steps: Sequence[Step]) -> frozenset[str] | None:
-    """The models whose twins may have a relationship some step walks on (None: any).
-
-    The store refuses a relationship its source's model does not declare, or whose
-    target is not of the declared target model (graph.core.validate_relationship),
-    so a twin of any other model is a dead end of the walk: a sensor has nothing
-    ``isLocatedIn`` it and contains nothing.  Models the registry does not know
-    (deleted since) are not in the set; callers treat them as walkable.
-    """
-    cached = _onward_cache.get(tuple(steps))
-    if cached is not None and cached[0] is registry:  # registries are immutable
-        return cached[1]
-    out_names = {n for names, d in steps if d != "in" for n in names or ()}
-    in_names = {n for names, d in steps if d != "out" for n in names or ()}
-    walkable: set[str] = set()
-    targets: set[str] = set()
-    anything = any(names is None for names, _ in steps)  # any name: any twin may walk on
-    for model_id, iface in registry.items():
-        if anything:
-            break
-        for name in out_names | in_names:
-            decl = iface.contents.get(name)
-            if not isinstance(decl, RelationshipDecl):
-                continue
-            if name in out_names:
-                walkable.add(model_id)
-            if name in in_names:
-                anything = anything or decl.target is None  # any twin may be its target
-                if decl.target is not None:
-                    targets.add(decl.target)
-    for t in targets:
-        walkable |= {t} | registry.descendants(t)
-    found = None if anything else frozenset(walkable)
-    _onward_cache[tuple(steps)] = (registry, found)
-    return found
-
-
-# Trails the one-query walk may enumerate before giving way to the level-by-level walk:
-# a building's subtree is 2,010; a site's (20,110) walks level by level, and
-# enumerating 20,000 trails first cost it 200 ms more than 5,000 (loaded machine).
-ONE_QUERY_PATHS = 5_000
-
-
-def _one_query_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_hops: int,
-                         passing: tuple[TwinFilter, QueryContext, set[str]] | None,
-                         documents: bool) -> list[list[Any]] | None:
-    """``[id, model, depth, ok, document]`` of every twin reached (the start only
-    if a cycle leads back), in one query, or None when the walk has more than
-    ``ONE_QUERY_PATHS`` trails (a portfolio's site; a cyclic graph), where Neo4j's
-    path enumeration costs more than walking level by level.  Raises NotFoundError
-    for a missing start.  With ``passing``, only the twins that pass come back.
-
-    One query is one round trip: an upward walk (a sensor's 4 ancestors) or a
-    building's subtree (2,010 trails) costs about what a hand-written query does.
-    """
-    q = CypherBuilder()
-    ok = "true"
-    if passing is not None:
-        ok = " AND ".join(passing[0].cypher("m", q, passing[1].registry)) or "true"
-    doc = ", CASE WHEN ok THEN properties(m) END" if documents else ""
-    text = (
-        f"{start_match(q, start)}\n"
-        f"OPTIONAL MATCH p = (x){cypher_segment(steps, q, 1, max_hops)}(m:{TWIN_LABEL})\n"
-        f"WITH x, m, length(p) AS d LIMIT {q.param(ONE_QUERY_PATHS)}\n"
-        f"WITH m, min(d) AS depth, count(*) AS trails\n"
-        f"WITH m, depth, trails, ({ok}) AS ok\n"
-        f"RETURN sum(trails) AS trails, collect(CASE WHEN m IS NOT NULL"
-        f"{' AND ok' if passing is not None else ''} "
-        f"THEN [m.{NODE_ID}, m.`{N_MODEL}`, depth, ok{doc}] END) AS found"
-    )
-    rows = run_read(text, q.params)
-    if not rows or rows[0]["trails"] is None or rows[0]["trails"] == 0:
-        raise NotFoundError(f"twin {start!r} does not exist")
-    if rows[0]["trails"] >= ONE_QUERY_PATHS:
-        return None
-    return list(rows[0]["found"])
-
-
-def cypher_distances(run_read: RunRead, start: str, steps: Sequence[Step], max_hops: int,
-                     models: dict[str, str] | None = None,
-                     passing: tuple[TwinFilter, QueryContext, set[str]] | None = None,
-                     registry: ModelRegistry | None = None,
-                     documents: dict[str, Any] | None = None,
-                     ) -> dict[str, int]:
-    """Breadth-first shortest distances from ``start`` (excluded), one query per level.
-
-    On the way, fills ``models`` (twin id -> model) and, given ``passing`` =
-    (filter, context, set), adds to the set the reached twins that pass the
-    filter: each level's query evaluates it, so no further query is needed.
-    Given ``documents``, fills it with the documents (graph.base.Twin) of the
-    twins that pass, read by the same queries (no separate read of the answer).
-    Given the ``registry``, twins whose model makes them dead ends (see
-    :func:`onward_models`) are not looked at for onward relationships and, when
-    they fail the filter, not returned at all (they matter to no answer): a
-    building's 1,800 sensors, on a walk for warm rooms.
-
-    Neo4j prunes a variable-length expansion to a breadth-first search only for
-    simple single-direction patterns; a mixed-direction walk written as one
-    quantified pattern enumerates paths and runs out of memory on a building.
-    Level by level, each query expands one frontier (a list parameter), so a
-    2,000-twin building costs one cheap query per level.
-    """
-    if max_hops > 0:
-        found_once = _one_query_distances(run_read, start, steps, max_hops, passing,
-                                          documents is not None)
-        if found_once is not None:
-            return _distances_from(start, found_once, models, passing, documents)
-    q = CypherBuilder()
-    hop, cond = cypher_hop(steps, q, "r", "n")
-    ok = "true"
-    if passing is not None:
-        flt, ctx, passed = passing
-        ok = " AND ".join(flt.cypher("m", q, ctx.registry)) or "true"
-    walkable = None if registry is None else onward_models(registry, steps)
-    dead_ends = [] if walkable is None or registry is None else [
-        m for m in registry if m not in walkable]
-    # One row holding a list of [id, model, ok, onward] entries: the driver decodes a
-    # list far faster than as many records (a 1,800-twin level: 15-30 ms, not
-    # 40-140).  ``onward``: whether the twin has any edge to walk on; the leaves
-    # (a building's 1,800 sensors) leave the frontier, which spares the last level's
-    # query, 1,800 index seeks that find nothing.  Twins of dead-end models are
-    # leaves without looking (CASE evaluates lazily).
-    onward_hop, onward_cond = cypher_hop(steps, q, "r2", "m")
-    onward = (f"EXISTS {{ MATCH (m){onward_hop}(:{TWIN_LABEL}) "
-              f"{where_clause([onward_cond] if onward_cond else [])} }}")
-    keep = ""
-    doc = ", CASE WHEN ok THEN properties(m) END" if documents is not None else ""
-    if dead_ends:
-        dead = q.param(dead_ends)
-        onward = f"CASE WHEN m.`{N_MODEL}` IN {dead} THEN false ELSE {onward} END"
-        if passing is not None:
-            keep = f"WHERE ok OR NOT m.`{N_MODEL}` IN {dead}\n"
-    text = (
-        f"UNWIND $frontier AS fid MATCH (n:{TWIN_LABEL} {{{NODE_ID}: fid}})"
-        f"{hop}(m:{TWIN_LABEL}) {where_clause([cond] if cond else [])}\n"
-        f"WITH DISTINCT m, ({ok}) AS ok\n{keep}"
-        f"RETURN collect([m.{NODE_ID}, m.`{N_MODEL}`, ok, {onward}{doc}]) AS found"
-    )
-    dist = {start: 0}
-    frontier = [start]
-    depth = 0
-    while frontier and depth < max_hops:
-        depth += 1
-        found = run_read(text, {**q.params, "frontier": frontier})[0]["found"]
-        if depth == 1 and not found:  # nothing around it: does the start twin exist at all?
-            cypher_require(run_read, start)
-        frontier = []
-        for twin_id, model, ok_, more, *stored in found:
-            if twin_id in dist:
-                continue
-            if documents is not None and ok_:
-                documents[twin_id] = twin_from_map(stored[0])
-            dist[twin_id] = depth
-            if more:
-                frontier.append(twin_id)
-            if models is not None:
-                models[twin_id] = model
-            if passing is not None and ok_:
-                passed.add(twin_id)
-    if max_hops == 0:
-        cypher_require(run_read, start)
-    del dist[start]
-    return dist
-
-
-def _distances_from(start: str, found: Sequence[Sequence[Any]], models: dict[str, str] | None,
-                    passing: tuple[TwinFilter, QueryContext, set[str]] | None,
-                    documents: dict[str, Any] | None) -> dict[str, int]:
-    """``cypher_distances``'s result (and its side outputs) from one-query rows."""
-    dist: dict[str, int] = {}
-    for twin_id, model, depth, ok_, *stored in found:
-        if twin_id == start:  # back to the start on a cycle: never its own result
-            continue
-        dist[twin_id] = depth
-        if models is not None:
-            models[twin_id] = model
-        if passing is not None and ok_:
-            passing[2].add(twin_id)
-        if documents is not None and ok_:
-            documents[twin_id] = twin_from_map(stored[0])
-    return dist
-
-
-def cypher_matching(run_read: RunRead, ids: Iterable[str], flt: TwinFilter,
-                    ctx: QueryContext) -> list[str]:
-    """Those of ``ids`` whose twins pass ``flt``."""
-    q = CypherBuilder()
-    conds = flt.cypher("d", q, ctx.registry)
-    text = (
-        f"UNWIND $ids AS did MATCH (d:{TWIN_LABEL} {{{NODE_ID}: did}}) {where_clause(conds)}\n"
-        f"RETURN d.{NODE_ID} AS id"
-    )
-    return [r["id"] for r in run_read(text, {**q.params, "ids": list(ids)})]
 
 
 HOPS_EXPR = (
@@ -517,22 +220,15 @@ class Reach(Operation[list[Reached]]):
         return [Reached(d, t, nodes[t][NX_MODEL]) for d, t in found]
 
     def run_cypher(self, run_read: RunRead, ctx: QueryContext) -> list[Reached]:
-        models: dict[str, str] = {}
-        passed: set[str] = set()
-        docs: dict[str, Any] | None = {} if self.documents else None
-        filtered = not self.filter.is_empty
-        dist = cypher_distances(run_read, self.twin_id, self.steps, self.hi(ctx), models,
-                                (self.filter, ctx, passed) if filtered else None, ctx.registry,
-                                docs)
-        if self.min_hops == 0:
-            dist[self.twin_id] = 0
-            if filtered:
-                passed.update(cypher_matching(run_read, [self.twin_id], self.filter, ctx))
-        found = {t: d for t, d in dist.items() if d >= self.min_hops}
-        if filtered:
-            found = {t: d for t, d in found.items() if t in passed}
-        return [Reached(d, t, models.get(t), docs.get(t) if docs is not None else None)
-                for d, t in sorted((d, t) for t, d in found.items())]
+        flt = None if self.filter.is_empty else self.filter
+        found = cypher_reached(run_read, self.twin_id, self.steps, self.hi(ctx), flt, ctx,
+                               self.documents)
+        if self.min_hops > 1:
+            found = [r for r in found if r.depth >= self.min_hops]
+        if self.min_hops == 0 and (flt is None or cypher_matching(
+                run_read, [self.twin_id], flt, ctx)):
+            found.insert(0, Reached(0, self.twin_id))  # depth 0 sorts first
+        return found
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ The same assertions run against the embedded form and the Cypher form (the
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from queries_reference import BUILDING, DEVICE, FLOOR, MODELS, ROOM, SENSOR, SITE, SPACE
 
@@ -30,6 +32,9 @@ from queries import (
     TwinFilter,
     make_steps,
 )
+from queries.base import Operation
+from queries.hierarchy import down_steps
+from queries.steps import reached
 
 
 def ids(found: list[Reached]) -> list[tuple[str, int]]:
@@ -250,10 +255,11 @@ def test_custom_containment(ref: object) -> None:
 
 
 def test_hierarchy_of_missing_twin(engine: QueryEngine) -> None:
-    for op in (Descendants("ghost"), Ancestors("ghost"), Siblings("ghost"),
-               NearestAncestor("ghost", SPACE)):
+    ops: list[Operation[Any]] = [Descendants("ghost"), Ancestors("ghost"), Siblings("ghost"),
+                                 NearestAncestor("ghost", SPACE)]
+    for op in ops:
         with pytest.raises(NotFoundError, match="ghost"):
-            engine.run(op)  # type: ignore[arg-type]
+            engine.run(op)
 
 
 # ------------------------------------------------------------------ aggregation
@@ -417,11 +423,11 @@ def test_neo4j_walk_is_one_read_transaction(request: pytest.FixtureRequest, tmp_
         class Counting:
             registry = graph.registry
 
-            def run_read(self, cypher, params):  # type: ignore[no-untyped-def]
+            def run_read(self, cypher, params):
                 calls.append("run_read")
                 return graph.run_read(cypher, params)  # type: ignore[attr-defined]
 
-            def run_read_many(self, work):  # type: ignore[no-untyped-def]
+            def run_read_many(self, work):
                 calls.append("run_read_many")
                 return graph.run_read_many(work)  # type: ignore[attr-defined]
 
@@ -441,14 +447,17 @@ def test_walks_level_by_level_give_the_one_query_answers(
         engine: QueryEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Neo4j walks a few trails in one query and falls back to one query per level
     beyond ``ONE_QUERY_PATHS``; forcing the fallback must change no answer."""
-    from queries import traversal
+    from queries import walk
 
     warm = TwinFilter(model=ROOM, where=[Predicate("temperature", ">", 26)])
+    readings = TwinFilter(where=[Predicate("value", ">=", 3)])  # no model: nothing skipped
     ops = [Descendants("site1"), Descendants("bldg1", filter=warm, documents=True),
            Ancestors("sens3"), Reach("sens1", make_steps("feeds", "both")),
-           Descendants("room5", include_self=True), Descendants("sens3")]
+           Descendants("room5", include_self=True), Descendants("sens3"),
+           Descendants("site1", filter=readings, documents=True),
+           Reach("site1", down_steps(Containment()), 2, 3, TwinFilter(model=ROOM))]
     once = [engine.run(op) for op in ops]
-    monkeypatch.setattr(traversal, "ONE_QUERY_PATHS", 1)
+    monkeypatch.setattr(walk, "ONE_QUERY_PATHS", 1)
     levels = [engine.run(op) for op in ops]
     assert levels == once
     assert [[(r.model, r.document) for r in found] for found in levels] == [
@@ -456,5 +465,17 @@ def test_walks_level_by_level_give_the_one_query_answers(
     assert ids(once[1]) == [("room2", 2), ("room3", 2)]
     assert ids(once[2]) == [("room3", 1), ("floor2", 2), ("bldg1", 3), ("site1", 4)]
     assert once[5] == []
+    assert ids(once[6]) == [("sens1", 4), ("sens2", 4)]
+    assert [r.model for r in once[6]] == [SENSOR, SENSOR]
+    assert ids(once[7]) == [(f"room{i}", 3) for i in range(1, 6)]
     with pytest.raises(NotFoundError):
         engine.run(Descendants("ghost"))
+
+
+def test_reached_built_fast_equals_the_dataclass() -> None:
+    """``queries.steps.reached`` (used by the Neo4j walks) builds the same frozen value."""
+    fast, plain = reached(2, "room1", ROOM, None), Reached(2, "room1", ROOM)
+    assert (fast, hash(fast), fast.model, fast.document) == (plain, hash(plain), ROOM, None)
+    assert fast == Reached(2, "room1") and fast < Reached(2, "room2") < Reached(3, "a")
+    with pytest.raises(AttributeError):
+        fast.depth = 3  # type: ignore[misc]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from graph import GraphError, open_graph
@@ -38,3 +40,23 @@ def test_read_many_maps_errors(neo4j_clean: str) -> None:
         assert isinstance(store, Neo4jGraph)
         with pytest.raises(GraphError, match="read queries: Neo4j error"):
             read_many(store, lambda run: run("RETURN 1 +", {}))
+
+
+def test_read_many_runs_the_work_again_after_a_retryable_failure(neo4j_clean: str) -> None:
+    """A lost connection in the middle of a walk (retryable): the whole work runs
+    again, in a managed transaction, and its answer is the one returned."""
+    from neo4j.exceptions import SessionExpired
+
+    attempts: list[int] = []
+
+    def work(run: Any) -> list[dict[str, Any]]:
+        attempts.append(len(attempts))
+        first = run("RETURN 1 AS x", {})
+        if len(attempts) == 1:
+            raise SessionExpired("connection lost")
+        return first + run("RETURN 2 AS x", {})
+
+    with open_graph(neo4j_clean) as store:
+        assert isinstance(store, Neo4jGraph)
+        assert read_many(store, work) == [{"x": 1}, {"x": 2}]
+        assert attempts == [0, 1]
