@@ -7,6 +7,10 @@ subscriptions and queues messages while the server is down.  paho's network
 thread reconnects on its own with exponential backoff; each connection gets
 a new generation number, because message ids from a previous connection
 must not be acknowledged on the next one (the broker redelivers them).
+
+Messages are received and acknowledged in bulk (``server.ingest.client``):
+each read of the socket hands every message in it to ``deliver`` at once, and
+a committed batch's PUBACKs leave in one write.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -23,6 +27,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from server.config import MqttConfig
+from server.ingest.client import SUPPORTED, BatchingClient, Publish
 from server.ingest.pipeline import Inbound
 
 __all__ = ["MqttSource"]
@@ -36,7 +41,7 @@ class MqttSource:
         host: str,
         port: int,
         config: MqttConfig,
-        deliver: Callable[[Inbound], None],
+        deliver: Callable[[list[Inbound]], None],
         filters: Iterable[str],
         *,
         username: str | None = None,
@@ -51,12 +56,18 @@ class MqttSource:
         self.connected_event = threading.Event()
         self._lock = threading.Lock()
         self.v5 = config.protocol == "5"
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=config.client_id or "graphtwin-ingest",
-            protocol=mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311,
-            clean_session=None if self.v5 else False,
-        )
+        options: dict[str, Any] = {
+            "client_id": config.client_id or "graphtwin-ingest",
+            "protocol": mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311,
+            "clean_session": None if self.v5 else False,
+        }
+        self.batching = SUPPORTED
+        if self.batching:
+            self.client: mqtt.Client = BatchingClient(
+                CallbackAPIVersion.VERSION2, on_publishes=self._on_publishes, **options
+            )
+        else:  # a paho whose internals differ: its own one-message-at-a-time path
+            self.client = mqtt.Client(CallbackAPIVersion.VERSION2, **options)
         self.client.manual_ack_set(True)
         user = username or config.username
         if user:
@@ -100,10 +111,18 @@ class MqttSource:
         if self.connected:
             self.client.subscribe([(t, self.config.qos) for t in self.subscription_topics(new)])
 
-    def ack(self, mid: int, generation: int) -> None:
+    def ack(self, messages: Sequence[Inbound]) -> None:
+        """Acknowledge the QoS 1 messages among ``messages`` (after their commit)."""
+        generation = self.generation
+        if not self.connected:
+            return
         # An id from an earlier connection means nothing now: that message is redelivered.
-        if generation == self.generation and self.connected:
-            self.client.ack(mid, 1)
+        mids = [m.mid for m in messages if m.qos > 0 and m.generation == generation]
+        if isinstance(self.client, BatchingClient):
+            self.client.ack_many(mids)
+        else:
+            for mid in mids:
+                self.client.ack(mid, 1)
 
     # ------------------------------------------------------------- callbacks
     def _on_connect(
@@ -136,18 +155,21 @@ class MqttSource:
             self.last_error = f"disconnected: {reason}"
             log.warning("mqtt %s: %s; reconnecting with backoff", self.url, self.last_error)
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        try:
-            topic = message.topic
-        except UnicodeDecodeError:  # still recorded (as a dead letter), never fatal
-            topic = message._topic.decode("utf-8", errors="backslashreplace")
+    def _on_publishes(self, publishes: list[Publish]) -> None:
+        generation, now = self.generation, time.time()
         self._deliver(
-            Inbound(
-                topic=topic,
-                payload=bytes(message.payload),
-                qos=message.qos,
-                mid=message.mid,
-                generation=self.generation,
-                received=time.time(),
-            )
+            [
+                Inbound(_topic_text(topic), payload, qos, mid, generation, now)
+                for topic, payload, qos, mid in publishes
+            ]
         )
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._on_publishes([(message._topic, bytes(message.payload), message.qos, message.mid)])
+
+
+def _topic_text(topic: bytes) -> str:
+    try:
+        return topic.decode()
+    except UnicodeDecodeError:  # still recorded (as a dead letter), never fatal
+        return topic.decode("utf-8", errors="backslashreplace")

@@ -55,7 +55,8 @@ class Inbound:
 
 
 class Acknowledger(Protocol):
-    def ack(self, mid: int, generation: int) -> None: ...
+    def ack(self, messages: Sequence[Inbound]) -> None:
+        """Acknowledge the QoS 1 messages among ``messages`` (they are committed)."""
 
 
 class _Inbox:
@@ -68,13 +69,14 @@ class _Inbox:
         self.cond = threading.Condition()
         self.closed = False
 
-    def put(self, item: Inbound) -> None:
+    def put(self, items: list[Inbound]) -> None:
         with self.cond:
             while len(self.items) >= self.capacity and not self.closed:
                 self.cond.wait(0.5)
-            self.items.append(item)
-            n = len(self.items)
-            if n == 1 or n == self.batch_size:  # the worker waits for a first item or a full batch
+            before = len(self.items)
+            self.items.extend(items)
+            # The worker waits for a first item or a full batch.
+            if before == 0 or before < self.batch_size <= len(self.items):
                 self.cond.notify_all()
 
     def take(self, max_size: int, max_delay: float, stop: threading.Event) -> list[Inbound]:
@@ -150,10 +152,10 @@ class IngestPipeline:
             self._abandon.set()
             self._thread.join(5)
 
-    def submit(self, message: Inbound) -> None:
+    def submit(self, messages: list[Inbound]) -> None:
         """From the MQTT thread: enqueue, waiting while the inbox is full."""
-        self.metrics.received.inc()
-        self._inbox.put(message)
+        self.metrics.received.inc(len(messages))
+        self._inbox.put(messages)
 
     @property
     def pending(self) -> int:
@@ -230,11 +232,8 @@ class IngestPipeline:
             for listener in self._listeners:
                 listener(readings, commit_time)
 
-        acker = self.acknowledger
-        if acker is not None:
-            for msg in batch:
-                if msg.qos > 0:
-                    acker.ack(msg.mid, msg.generation)
+        if self.acknowledger is not None:
+            self.acknowledger.ack(batch)
         return True
 
     def _process_one_by_one(self, batch: Sequence[Inbound]) -> bool:
@@ -253,8 +252,8 @@ class IngestPipeline:
                 except Exception:  # e.g. a full disk: say so, and keep the stream moving
                     log.exception("ingestion: cannot record the dead letter for %s", msg.topic)
                 self.metrics.rejected.labels("internal_error").inc()
-                if msg.qos > 0 and self.acknowledger is not None:
-                    self.acknowledger.ack(msg.mid, msg.generation)
+                if self.acknowledger is not None:
+                    self.acknowledger.ack([msg])
         return True
 
     def _coalesce(
