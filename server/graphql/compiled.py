@@ -73,7 +73,6 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as RawInfo
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.nodes import convert_selections
-from strawberry.utils.await_maybe import await_maybe
 
 __all__ = ["Fallback", "Plan", "PlanCache", "run_now"]
 
@@ -97,7 +96,6 @@ class _Unsupported(Exception):
 _Completer = Callable[[Any, "_Run", Path | None], Any]
 _NO_VARIABLES = VariableValues({}, {})
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-_STRINGS = (GraphQLString, GraphQLID)
 # Whether a source type is a Mapping (read by key), remembered: the ABC check is slow.
 _IS_MAPPING: dict[type, bool] = {dict: True}
 
@@ -131,6 +129,7 @@ class _Node:
     fn: _Completer
     is_async: bool  # returns an awaitable
     needs_path: bool  # a resolver below reads ``info`` (so the response path is built)
+    plain: tuple[type, ...] = ()  # a leaf's Python types it hands back unchanged
 
 
 def run_now(awaitable: Awaitable[Any]) -> Any:
@@ -293,6 +292,42 @@ def _operation(document: DocumentNode,
     return op
 
 
+# A value of each built-in scalar, standing in for a variable while the arguments
+# that do not depend on variables are converted once (see _variable_arguments).
+_PLACEHOLDERS: dict[Any, Any] = {GraphQLString: "", GraphQLID: "", GraphQLInt: 0,
+                                 GraphQLFloat: 0.0, GraphQLBoolean: False}
+
+
+def _variable_arguments(field_def: Any, node: FieldNode, definition: Any, registry: Any,
+                        config: Any) -> tuple[dict[str, Any], list[tuple[str, str, bool]]] | None:
+    """For a field whose variable arguments are all bare ``$name`` of a built-in
+    scalar type (``twin(id: $id)``): the resolver's keyword arguments converted once
+    with placeholders, and (Python name, variable, non-null) to put each variable's
+    coerced value in at run time (input coercion already made it the argument's
+    value).  None for anything else (lists, input objects, enums)."""
+    placeholders: dict[str, Any] = {}
+    by_variable: list[tuple[str, str, bool]] = []
+    python_names = {config.name_converter.from_argument(a): a.python_name
+                    for a in definition.arguments}
+    for arg in node.arguments or ():
+        if not _uses_variables(arg.value):
+            continue
+        arg_def = field_def.args.get(arg.name.value)
+        if not isinstance(arg.value, VariableNode) or arg_def is None:
+            return None
+        arg_type, non_null = arg_def.type, False
+        if isinstance(arg_type, GraphQLNonNull):
+            arg_type, non_null = arg_type.of_type, True
+        if arg_type not in _PLACEHOLDERS or arg.name.value not in python_names:
+            return None
+        placeholders[arg.value.name.value] = _PLACEHOLDERS[arg_type]
+        by_variable.append((python_names[arg.name.value], arg.value.name.value, non_null))
+    stand_in = VariableValues({}, placeholders)
+    converted = convert_arguments(get_argument_values(field_def, node, stand_in),
+                                  definition.arguments, registry, config)
+    return converted, by_variable
+
+
 def _uses_variables(node: Node) -> bool:
     """Whether an AST subtree (an argument's value) refers to a variable."""
     if isinstance(node, VariableNode):
@@ -409,6 +444,22 @@ class _Compiler:
         else the attribute; a callable would be called: not here), or with ``strict``
         strawberry's (``getattr``, for fields renamed from Python)."""
         fn, type_name, needs_path = complete.fn, parent.name, complete.needs_path
+        plain = complete.plain
+        if plain and not strict:  # most values of a long answer: ids, models
+            def plain_field(source: Any, run: _Run, path: Path | None) -> Any:
+                kind = type(source)
+                mapping = _IS_MAPPING.get(kind)
+                if mapping is None:
+                    mapping = _IS_MAPPING[kind] = issubclass(kind, Mapping)
+                value = source.get(attr) if mapping else getattr(source, attr, None)
+                kind = type(value)
+                if kind in plain and (kind is not int or _INT_MIN <= value <= _INT_MAX):
+                    return value
+                if callable(value):
+                    raise Fallback
+                return fn(value, run, None)
+
+            return _Node(plain_field, False, False)
 
         def field(source: Any, run: _Run, path: Path | None) -> Any:
             if strict:
@@ -452,6 +503,10 @@ class _Compiler:
                                            sschema.config)
             static_kwargs = (None if dynamic_args else convert_arguments(
                 get_argument_values(field_def, node, None), arguments, registry, config))
+            by_variable = _variable_arguments(field_def, node, definition, registry, config) \
+                if dynamic_args else None
+            if by_variable is not None:
+                static_kwargs = by_variable[0]
         static_gql_args = None if dynamic_args else get_argument_values(field_def, node, None)
 
         def raw_info(run: _Run, path: Path) -> Any:
@@ -470,9 +525,18 @@ class _Compiler:
             info = info_class(_raw_info=raw, _field=definition)
             if selected is not None:
                 info.__dict__["selected_fields"] = selected
-            kwargs = dict(static_kwargs) if static_kwargs is not None else convert_arguments(
-                get_argument_values(field_def, node, run.variables), arguments, registry, config,
-                info=info)
+            kwargs = None if static_kwargs is None else dict(static_kwargs)
+            if by_variable is not None and kwargs is not None:
+                coerced = run.variables.coerced
+                for python_name, variable, non_null in by_variable[1]:
+                    value = coerced.get(variable, Undefined)
+                    if value is Undefined or (value is None and non_null):
+                        kwargs = None  # defaults and errors: graphql-core's rules below
+                        break
+                    kwargs[python_name] = value
+            if kwargs is None:
+                kwargs = convert_arguments(get_argument_values(field_def, node, run.variables),
+                                           arguments, registry, config, info=info)
             for name in source_names:
                 kwargs[name] = source
             if info_name is not None:
@@ -494,7 +558,9 @@ class _Compiler:
 
         async def field_async(source: Any, run: _Run, parent_path: Path | None) -> Any:
             path = Path(parent_path, key, type_name)
-            value = await await_maybe(call(source, run, path))
+            value = call(source, run, path)
+            if isawaitable(value):
+                value = await value
             done = value_fn(value, run, path)
             return await done if complete.is_async else done
 
@@ -509,7 +575,8 @@ class _Compiler:
         if isinstance(gql_type, GraphQLList):
             return self._list(self._value(gql_type.of_type, details), non_null)
         if isinstance(gql_type, GraphQLLeafType):
-            return _Node(_leaf(gql_type, non_null), False, False)
+            plain = _PLAIN_OUTPUTS.get(gql_type, ())
+            return _Node(_leaf(gql_type, non_null, plain), False, False, plain)
         if isinstance(gql_type, GraphQLObjectType) and details is not None:
             collected = collect_subfields(self.schema, self.fragments, _NO_VARIABLES,
                                           self.operation, gql_type, details)
@@ -550,15 +617,16 @@ class _Compiler:
         return _Node(complete_list, False, needs_path)
 
 
-def _leaf(leaf: GraphQLLeafType, non_null: bool) -> _Completer:
+# Python types graphql-core's output coercion hands back unchanged, per scalar.
+_PLAIN_OUTPUTS: dict[Any, tuple[type, ...]] = {
+    GraphQLString: (str,), GraphQLID: (str,), GraphQLBoolean: (bool,),
+    GraphQLInt: (int,)}  # ints within 32 bits
+
+
+def _leaf(leaf: GraphQLLeafType, non_null: bool, passthrough: tuple[type, ...]) -> _Completer:
     """Scalar or enum output coercion, passing plain values through unchanged where
     graphql-core's coercion would return them as they are."""
     coerce = leaf.coerce_output_value
-    passthrough: tuple[type, ...] = ()
-    if leaf in _STRINGS:
-        passthrough = (str,)
-    elif leaf is GraphQLBoolean:
-        passthrough = (bool,)
     is_int, is_float = leaf is GraphQLInt, leaf is GraphQLFloat
 
     def complete(value: Any, _run: _Run, _path: Path | None) -> Any:

@@ -458,9 +458,11 @@ class Twin:
             twins = {n.twin_id: twin_of(n.document) for n in found}
         else:
             twins = await hydrate(info, [n.twin_id for n in found])
-        return [Neighbor(twin=twins[n.twin_id],
-                         relationship=Hop(id=n.hop.id, name=n.hop.name, source=n.hop.source,
-                                          target=n.hop.target))
+        # Plain dicts stand in for Neighbor and Hop (no resolvers, no is_type_of: read
+        # the same way by graphql-core, fastlists and compiled plans), as in _reached.
+        return [cast(Neighbor, {"twin": twins[n.twin_id], "relationship": {
+                    "id": n.hop.id, "name": n.hop.name, "source": n.hop.source,
+                    "target": n.hop.target}})
                 for n in found if n.twin_id in twins]
 
     @strawberry.field(description="Containers, nearest first")
