@@ -245,7 +245,9 @@ class IngestPipeline:
                 if not self.process([msg]):
                     return False
             except Exception as exc:
-                letter = self._letter(msg, "internal_error", f"{type(exc).__name__}: {exc}", None)
+                route = self.router.route(msg.topic)
+                detail = f"{type(exc).__name__}: {exc}"
+                letter = self._letter(msg, "internal_error", detail, route and route.twin_id)
                 try:
                     self.deadletters.add([letter])
                     self.metrics.deadletters.inc()

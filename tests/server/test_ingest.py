@@ -267,3 +267,101 @@ def test_topics_declared_with_the_dtdl_mqtt_extension(
         time.sleep(0.3)  # SUBACK
         publish(mqtt_url, [(f"meters2/m/meter2-{tag}/telemetry", {"power": 2.5})])
         wait_until(lambda: _props(store, f"meter2-{tag}") == {"power": 2.5})
+
+
+class _PoisonedStore:
+    """A real store whose batch write fails unexpectedly (a bug, not an outage) whenever
+    the batch holds ``poison``'s update; everything else is the store's."""
+
+    def __init__(self, store: TwinGraph, poison: str) -> None:
+        self._store, self.poison = store, poison
+        self.batches: list[list[str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def apply_property_updates(self, updates: Any, *args: Any, **kwargs: Any) -> Any:
+        ids = [u.twin_id for u in updates]
+        self.batches.append(ids)
+        if self.poison in ids:
+            raise RuntimeError(f"bug tripped by {self.poison}")
+        return self._store.apply_property_updates(updates, *args, **kwargs)
+
+
+def _redelivered(mqtt_url: str, client_id: str, wait: float = 1.0) -> list[str]:
+    """Topics the broker still holds for ``client_id``'s session (unacknowledged messages)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from server.config import parse_mqtt_url
+
+    host, port, _, _ = parse_mqtt_url(mqtt_url)
+    topics: list[str] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.on_message = lambda c, u, m: topics.append(m.topic)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 0  # and end the session afterwards
+    client.connect(host, port, clean_start=False, properties=props)
+    client.loop_start()
+    time.sleep(wait)
+    client.disconnect()
+    client.loop_stop()
+    return topics
+
+
+def _one_batch_config() -> IngestConfig:
+    # A long deadline, so every message of the test lands in one batch.
+    return _config(batch=replace(IngestConfig().batch, max_delay_ms=500))
+
+
+def test_a_message_that_trips_a_store_bug_is_dead_lettered_alone(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    twins = _ids(20)
+    seed_machines(store, twins)
+    poisoned = _PoisonedStore(store, twins[7])
+    cfg = _one_batch_config()
+    with RunningIngest(poisoned, mqtt_url, cfg) as ing:
+        publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(twins)])
+        (letter,) = wait_until(lambda: ing.deadletters.list(twin_id=twins[7]))
+        wait_until(lambda: ing.service.pipeline.pending == 0)
+    # The batch holding it failed, then each update was written on its own.
+    assert len(poisoned.batches[0]) == len(twins)
+    assert [b for b in poisoned.batches[1:] if len(b) > 1] == []
+    assert letter.reason == "store_error"
+    assert letter.detail == f"RuntimeError: bug tripped by {twins[7]}"
+    assert letter.topic == f"twins/{twins[7]}/telemetry"
+    for i, t in enumerate(twins):
+        assert _props(store, t) == ({} if i == 7 else {"seq": i})
+    assert ing.metrics.snapshot()["rejected"] == {"store_error": 1}
+    assert _redelivered(mqtt_url, cfg.mqtt.client_id or "") == []  # all acknowledged
+
+
+def test_a_bug_after_the_commit_falls_back_to_one_message_at_a_time(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    twins = _ids(20)
+    seed_machines(store, twins)
+    cfg = _one_batch_config()
+    batches: list[int] = []
+
+    def buggy_listener(readings: Any, commit_time: float) -> None:
+        batches.append(len(readings))
+        if any(r.twin_id == twins[3] for r in readings):
+            raise KeyError("listener bug")
+
+    with RunningIngest(store, mqtt_url, cfg) as ing:
+        ing.service.pipeline.add_commit_listener(buggy_listener)
+        publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(twins)])
+        (letter,) = wait_until(lambda: ing.deadletters.list(twin_id=twins[3]))
+        wait_until(lambda: ing.service.pipeline.pending == 0)
+    assert batches[0] == len(twins) and set(batches[1:]) == {1}
+    assert letter.reason == "internal_error"
+    assert letter.topic == f"twins/{twins[3]}/telemetry"
+    assert letter.detail == "KeyError: 'listener bug'"
+    # Written before the bug struck: committed, and the store kept the values.
+    assert all(_props(store, t) == {"seq": i} for i, t in enumerate(twins))
+    assert ing.metrics.snapshot()["rejected"] == {"internal_error": 1}
+    assert _redelivered(mqtt_url, cfg.mqtt.client_id or "") == []
