@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 _INT64 = (-(2**63), 2**63 - 1)
+_PASS_DATACLASS = orjson.OPT_PASSTHROUGH_DATACLASS
+_SCALARS = (float, str, bool)  # held natively, whatever the value
 
 
 def native(value: Any) -> bool:
@@ -76,9 +78,18 @@ def decode_props(stored: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _meta_pair(m: Any) -> tuple[str, str]:
+    if type(m) is PropertyMeta:
+        return (m.last_update_time, m.source)
+    raise TypeError(f"metadata entry is a {type(m).__name__}, not a PropertyMeta")
+
+
 def metadata_json(t: Twin) -> str:
-    """``$metadata``: ``{"name": [lastUpdateTime, source], ...}``."""
-    return orjson.dumps({k: (v.last_update_time, v.source) for k, v in t.metadata.items()}).decode()
+    """``$metadata``: ``{"name": [lastUpdateTime, source], ...}``.  orjson walks the mapping
+    and calls back for each entry (dataclasses passed through): about half the time of
+    building the intermediate dict of pairs, once per update on the ingestion path."""
+    meta = t.metadata if type(t.metadata) is dict else dict(t.metadata)
+    return orjson.dumps(meta, option=_PASS_DATACLASS, default=_meta_pair).decode()
 
 
 def twin_to_map(t: Twin) -> dict[str, Any]:
@@ -99,13 +110,14 @@ def changed_props(t: Twin, names: Iterable[str], old: Twin | None) -> dict[str, 
     was = old.properties if old is not None else {}
     for name in names:
         value = props[name]
-        if value is None:
-            keep_json = False
-        elif native(value):
+        # The common kinds tested inline: this runs once per update.
+        if type(value) in _SCALARS or native(value):
             out[name] = value
             if keep_json:
                 before = was.get(name)
-                keep_json = before is None or native(before)
+                keep_json = before is None or type(before) in _SCALARS or native(before)
+        elif value is None:
+            keep_json = False
         else:
             out[name] = orjson.dumps(value).decode()
             keep_json = False

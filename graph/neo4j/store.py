@@ -325,8 +325,15 @@ class Neo4jGraph(StoreBase):
     def _read_twins_for_update(self, twin_ids: Sequence[str]) -> dict[str, Twin]:
         """From the cache of twins this process wrote or read for ingestion, and the rest
         from Neo4j; ``_commit`` guards the writes with the ETags these had."""
-        found = {i: self._cache[i] for i in twin_ids if i in self._cache}
-        missing = [i for i in twin_ids if i not in found]
+        cache = self._cache
+        found: dict[str, Twin] = {}
+        missing: list[str] = []
+        for i in twin_ids:
+            t = cache.get(i)
+            if t is None:
+                missing.append(i)
+            else:
+                found[i] = t
         if missing:
             fresh = self._read_twins(missing)
             self._remember(list(fresh.values()))
