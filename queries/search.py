@@ -105,12 +105,16 @@ class Search(Operation[Page]):
         else:
             order_by = f"n.{NODE_ID} {order}"
         offset = decode_cursor(self.after)
+        # One row holding the page's ids: the driver costs about 20 us per record, so
+        # 101 records were 2 ms of Python; collected in a subquery, the sort keeps
+        # Neo4j's top-n shortcut (collecting after ORDER BY in a WITH lost it: 6 -> 30 ms).
         text = (
-            f"MATCH (n:{TWIN_LABEL}) {where_clause(conds)}\n"
+            f"CALL () {{ MATCH (n:{TWIN_LABEL}) {where_clause(conds)}\n"
             f"RETURN n.{NODE_ID} AS id ORDER BY {order_by} "
-            f"SKIP {q.param(offset)} LIMIT {q.param(self.first + 1)}"
+            f"SKIP {q.param(offset)} LIMIT {q.param(self.first + 1)} }}\n"
+            "RETURN collect(id) AS ids"
         )
         return text, q.params
 
     def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> Page:
-        return self._page([r["id"] for r in rows], decode_cursor(self.after))
+        return self._page(list(rows[0]["ids"]), decode_cursor(self.after))
