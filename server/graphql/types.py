@@ -110,10 +110,31 @@ class TwinFilterInput:
     id_prefix: str | None = None
 
 
+_NO_FILTER = TwinFilter()  # frozen: one instance serves every walk without a filter
+
+
 def to_filter(model: str | None = None, where: Sequence[PropertyFilter] | None = None,
               id_prefix: str | None = None, exact_model: bool = False) -> TwinFilter:
+    if model is None and not where and id_prefix is None and not exact_model:
+        return _NO_FILTER
     preds = [Predicate(p.property, p.op.value, p.value) for p in where or ()]
     return TwinFilter(model=model, exact_model=exact_model, where=preds, id_prefix=id_prefix)
+
+
+_STEPS: dict[tuple[tuple[str, ...] | None, str], tuple[Any, ...]] = {}
+
+
+def _steps_of(names: Sequence[str] | None, direction: Direction) -> tuple[Any, ...]:
+    """``make_steps``, remembered per (names, direction): checking the names is most
+    of a small walk's set-up, and an app asks the same few again and again."""
+    key = (None if names is None else tuple(names), direction.value)
+    steps = _STEPS.get(key)
+    if steps is None:
+        steps = make_steps(names, direction.value)  # raises for a bad name: not remembered
+        if len(_STEPS) >= 1024:
+            _STEPS.clear()
+        _STEPS[key] = steps
+    return steps
 
 
 async def call(info: Info, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -451,7 +472,7 @@ class Twin:
                   direction: Direction = Direction.OUT, model: str | None = None,
                   where: list[PropertyFilter] | None = None,
                   first: int | None = None) -> list[Neighbor]:
-        op = Neighbors(self._twin.id, make_steps(names, direction.value), to_filter(model, where),
+        op = Neighbors(self._twin.id, _steps_of(names, direction), to_filter(model, where),
                        walk_documents(info))
         found = (await run_walk(info, self, op))[: page_size(info, first)]
         if all(n.document is not None for n in found):  # the query read them
@@ -501,7 +522,7 @@ class Twin:
                max_hops: int | None = None, model: str | None = None,
                where: list[PropertyFilter] | None = None,
                first: int | None = None) -> list[ReachedTwin]:
-        op = Reach(self._twin.id, make_steps(names, direction.value), min_hops, max_hops,
+        op = Reach(self._twin.id, _steps_of(names, direction), min_hops, max_hops,
                    to_filter(model, where), walk_documents(info))
         found: list[QReached] = await run_walk(info, self, op)
         return await _reached(info, found, first)
@@ -511,14 +532,14 @@ class Twin:
               direction: Direction = Direction.OUT, min_hops: int = 1, max_hops: int = 3,
               model: str | None = None, where: list[PropertyFilter] | None = None,
               first: int | None = None) -> list[Path]:
-        op = Paths(self._twin.id, make_steps(names, direction.value), min_hops, max_hops,
+        op = Paths(self._twin.id, _steps_of(names, direction), min_hops, max_hops,
                    to_filter(model, where), page_size(info, first))
         return [await _path(info, p) for p in await run(info, op)]
 
     @strawberry.field(description="A shortest path to another twin over the given names")
     async def path(self, info: Info, to: str, via: list[str] | None = None,
              direction: Direction = Direction.OUT, max_hops: int | None = None) -> Path | None:
-        found = await run(info, ShortestPath(self._twin.id, to, make_steps(via, direction.value),
+        found = await run(info, ShortestPath(self._twin.id, to, _steps_of(via, direction),
                                        max_hops))
         return None if found is None else await _path(info, found)
 
@@ -528,7 +549,7 @@ class Twin:
                   depth: int | None = None, names: list[str] | None = None,
                   direction: Direction = Direction.OUT) -> list[AggregateGroup]:
         if scope is AggregateScope.TRAVERSAL:
-            over: Reach | Descendants = Reach(self._twin.id, make_steps(names, direction.value),
+            over: Reach | Descendants = Reach(self._twin.id, _steps_of(names, direction),
                                               1, depth)
         else:
             over = Descendants(self._twin.id, depth,
