@@ -7,8 +7,8 @@ gives one result per item, and is committed as one write set.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from graph import core
 from graph.base import (
@@ -35,7 +35,15 @@ from graph.writeset import StaleReadError, WriteSet
 if TYPE_CHECKING:
     from graph.engine import StoreBase
 
-__all__ = ["apply_property_updates", "upsert_batch"]
+__all__ = [
+    "all_failed",
+    "apply_property_updates",
+    "missing_twin",
+    "refusal",
+    "update_patch",
+    "update_time",
+    "upsert_batch",
+]
 
 
 def upsert_batch(
@@ -117,7 +125,7 @@ def upsert_batch(
             try:
                 store._commit_and_publish(ws, events)
             except GraphError as exc:
-                return [ItemResult(r.key, False, r.error or exc) for r in results]
+                return all_failed(results, exc)
     return results
 
 
@@ -136,6 +144,49 @@ def apply_property_updates(store: StoreBase, updates: Sequence[PropertyUpdate]) 
             return [ItemResult(u.twin_id, False, err) for u in updates]
 
 
+# ------------------------------------------------------------------ one update's rules
+# Shared with the embedded store's own loop (``graph.embedded.updates``), which applies
+# the same rules to its in-memory documents directly.
+
+
+def missing_twin(twin_id: str) -> ItemResult:
+    return ItemResult(twin_id, False, NotFoundError(f"twin {twin_id!r} does not exist"))
+
+
+def update_time(up: PropertyUpdate) -> str | ItemResult:
+    """The update's time, normalised; or the refusal of an update whose time is bad."""
+    try:
+        return core.normalize_timestamp(up.timestamp)
+    except (ValueError, TypeError) as exc:
+        err = ValidationError(
+            f"bad timestamp {up.timestamp!r}: {exc}",
+            [ValidationProblem("/timestamp", str(exc), "INVALID_TIMESTAMP")],
+        )
+        return ItemResult(up.twin_id, False, err)
+
+
+def refusal(up: PropertyUpdate, problems: Sequence[object]) -> ItemResult:
+    """The refusal of an update whose values do not fit the twin's model."""
+    try:
+        core.raise_problems(f"update of twin {up.twin_id!r}", problems)
+    except ValidationError as exc:
+        return ItemResult(up.twin_id, False, exc)
+    raise AssertionError("refusal() needs problems")  # pragma: no cover
+
+
+def update_patch(old_props: Mapping[str, Any], newer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The change event's JSON Patch: the newer values against the twin before the batch."""
+    return [
+        {"op": "replace" if k in old_props else "add", "path": f"/{k}", "value": v}
+        for k, v in newer.items()
+    ]
+
+
+def all_failed(results: Sequence[ItemResult], exc: GraphError) -> list[ItemResult]:
+    """Every item failed, because the batch's commit did (items refused before keep their error)."""
+    return [ItemResult(r.key, False, r.error or exc) for r in results]
+
+
 def _apply_updates(
     store: StoreBase, updates: Sequence[PropertyUpdate], current: dict[str, Twin]
 ) -> list[ItemResult]:
@@ -143,30 +194,21 @@ def _apply_updates(
     ws = WriteSet()
     changed: dict[str, Twin] = {}
     events: list[ChangeEvent] = []
-    registry, emit = store._registry, store._hub.active
-    check = core.telemetry_checker(registry)  # one per batch: this loop is the hot path
-    normalize, new_etag = core.normalize_timestamp, core.new_etag
+    emit = store._hub.active
+    check = core.telemetry_checker(store._registry)  # one per batch: this loop is the hot path
+    new_etag = core.new_etag
     for up in updates:
         twin = changed.get(up.twin_id) or current.get(up.twin_id)
         if twin is None:
-            missing = NotFoundError(f"twin {up.twin_id!r} does not exist")
-            results.append(ItemResult(up.twin_id, False, missing))
+            results.append(missing_twin(up.twin_id))
             continue
-        try:
-            ts = normalize(up.timestamp)
-        except (ValueError, TypeError) as exc:
-            err = ValidationError(
-                f"bad timestamp {up.timestamp!r}: {exc}",
-                [ValidationProblem("/timestamp", str(exc), "INVALID_TIMESTAMP")],
-            )
-            results.append(ItemResult(up.twin_id, False, err))
+        ts = update_time(up)
+        if isinstance(ts, ItemResult):
+            results.append(ts)
             continue
         problems = check(twin.model, up.values)
         if problems:
-            try:
-                core.raise_problems(f"update of twin {up.twin_id!r}", problems)
-            except ValidationError as exc:
-                results.append(ItemResult(up.twin_id, False, exc))
+            results.append(refusal(up, problems))
             continue
         meta = twin.metadata
         newer = {
@@ -185,11 +227,7 @@ def _apply_updates(
             else:
                 names.update(newer)
             if emit:
-                old_props = current[twin.id].properties
-                patch = [
-                    {"op": "replace" if k in old_props else "add", "path": f"/{k}", "value": v}
-                    for k, v in newer.items()
-                ]
+                patch = update_patch(current[twin.id].properties, newer)
                 events.append(
                     store._event(
                         "twin.updated", twin.id, ts, model=twin.model, patch=patch, data=twin
@@ -201,6 +239,6 @@ def _apply_updates(
         try:
             store._commit(ws)  # StaleReadError goes up: apply_property_updates reads again
         except GraphError as exc:
-            return [ItemResult(r.key, False, r.error or exc) for r in results]
+            return all_failed(results, exc)
         store._hub.publish(events)
     return results

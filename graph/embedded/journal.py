@@ -33,7 +33,8 @@ from typing import Any, Literal
 
 import orjson
 
-from graph.base import ModelInfo, PropertyMeta, Relationship, Twin, WriteSource
+from graph.base import ModelInfo, Relationship, Twin
+from graph.embedded.meta import MetaView, pack, packed_meta
 from graph.errors import StoreUnavailableError
 
 __all__ = ["Delta", "Journal", "apply_delta"]
@@ -46,25 +47,34 @@ CREATE TABLE IF NOT EXISTS rels (source TEXT NOT NULL, id TEXT NOT NULL, doc BLO
 CREATE TABLE IF NOT EXISTS updates (seq INTEGER PRIMARY KEY, doc BLOB NOT NULL);
 """
 
-# One logged twin change: id, new ETag, changed values, their [time, source] metadata.
-Delta = tuple[str, str, dict[str, Any], dict[str, tuple[str, WriteSource]]]
+# One logged twin change: id, new ETag, changed values, their packed metadata
+# (``graph.embedded.meta``; rows written before it hold [time, source] pairs).
+Delta = tuple[str, str, dict[str, Any], dict[str, str]]
 
 
 def encode_twin(t: Twin, seq: int = 0) -> bytes:
-    # Metadata as [time, source] pairs: twice as fast to encode as orjson's own
-    # dataclass support, and this runs once per written twin per commit.
-    meta = {k: (m.last_update_time, m.source) for k, m in t.metadata.items()}
+    # Metadata as the packed strings memory holds: nothing to convert per write.
+    meta = packed_meta(t.metadata)
     return orjson.dumps({"m": t.model, "p": t.properties, "e": t.etag, "t": meta, "s": seq})
+
+
+def _packed(m: Any) -> str:
+    """Stored metadata of one name in any form it was ever written in: packed string,
+    ``[time, source]``, or ``{"last_update_time": ..., "source": ...}``."""
+    if type(m) is str:
+        return m
+    if isinstance(m, dict):
+        return pack(m["last_update_time"], m["source"])
+    return pack(m[0], m[1])
 
 
 def decode_twin(twin_id: str, doc: bytes) -> tuple[Twin, int]:
     """The twin and the last update log sequence number its document includes."""
     d = orjson.loads(doc)
-    meta = {
-        k: PropertyMeta(**v) if isinstance(v, dict) else PropertyMeta(v[0], v[1])
-        for k, v in d["t"].items()
-    }
-    return Twin(twin_id, d["m"], d["p"], d["e"], meta), d.get("s", 0)
+    meta: dict[str, Any] = d["t"]
+    if not all(type(m) is str for m in meta.values()):  # written by an earlier version
+        meta = {k: _packed(m) for k, m in meta.items()}
+    return Twin(twin_id, d["m"], d["p"], d["e"], MetaView(meta)), d.get("s", 0)
 
 
 def encode_rel(r: Relationship) -> bytes:
@@ -79,8 +89,8 @@ def decode_rel(source: str, rel_id: str, doc: bytes) -> Relationship:
 def apply_delta(twin: Twin, delta: Delta) -> Twin:
     """``twin`` with one logged change applied (new dicts: stored ones are never mutated)."""
     _, etag, values, meta = delta
-    new_meta = {**twin.metadata, **{k: PropertyMeta(m[0], m[1]) for k, m in meta.items()}}
-    return Twin(twin.id, twin.model, {**twin.properties, **values}, etag, new_meta)
+    new_meta = {**packed_meta(twin.metadata), **{k: _packed(m) for k, m in meta.items()}}
+    return Twin(twin.id, twin.model, {**twin.properties, **values}, etag, MetaView(new_meta))
 
 
 class Journal:

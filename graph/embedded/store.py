@@ -19,9 +19,11 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from graph.base import Relationship, Twin
+from graph.base import ItemResult, PropertyUpdate, Relationship, Twin
 from graph.deadletters import SqliteDeadLetterLog
-from graph.embedded.journal import Journal
+from graph.embedded.journal import Delta, Journal
+from graph.embedded.meta import MetaView, packed_meta
+from graph.embedded.updates import Document, apply_updates
 from graph.engine import StoreBase, WriteSet
 from graph.layout import NX_ETAG, NX_META, NX_MODEL, NX_NAME, NX_PROPS
 
@@ -67,7 +69,12 @@ class EmbeddedGraph(StoreBase):
     def _put_twin(self, t: Twin) -> None:
         self._graph.add_node(
             t.id,
-            **{NX_MODEL: t.model, NX_PROPS: t.properties, NX_ETAG: t.etag, NX_META: t.metadata},
+            **{
+                NX_MODEL: t.model,
+                NX_PROPS: t.properties,
+                NX_ETAG: t.etag,
+                NX_META: packed_meta(t.metadata),
+            },
         )
 
     def _put_rel(self, r: Relationship) -> None:
@@ -81,7 +88,7 @@ class EmbeddedGraph(StoreBase):
 
     @staticmethod
     def _twin(twin_id: str, d: dict[str, Any]) -> Twin:
-        return Twin(twin_id, d[NX_MODEL], d[NX_PROPS], d[NX_ETAG], d[NX_META])
+        return Twin(twin_id, d[NX_MODEL], d[NX_PROPS], d[NX_ETAG], MetaView(d[NX_META]))
 
     @staticmethod
     def _rel(source: str, target: str, rel_id: str, d: dict[str, Any]) -> Relationship:
@@ -147,14 +154,9 @@ class EmbeddedGraph(StoreBase):
             if names is None:
                 full.append(t)
                 continue
-            meta = t.metadata
+            meta = packed_meta(t.metadata)
             deltas.append(
-                (
-                    t.id,
-                    t.etag,
-                    {k: t.properties[k] for k in names},
-                    {k: (meta[k].last_update_time, meta[k].source) for k in names},
-                )
+                (t.id, t.etag, {k: t.properties[k] for k in names}, {k: meta[k] for k in names})
             )
         self._journal.write(
             models=ws.models,
@@ -179,12 +181,31 @@ class EmbeddedGraph(StoreBase):
                 graph.remove_node(twin_id)
             for t in ws.twins:
                 self._put_twin(t)
-            nodes = graph._node
-            for t in ws.twin_updates:  # the hot path of ingestion: update attributes in place
-                node = nodes[t.id]
-                node[NX_PROPS], node[NX_ETAG], node[NX_META] = t.properties, t.etag, t.metadata
+            self._set_documents(
+                (t.id, t.properties, packed_meta(t.metadata), t.etag) for t in ws.twin_updates
+            )
             for r in ws.rels:
                 self._put_rel(r)
+
+    def _commit_updates(self, deltas: list[Delta], documents: list[Document]) -> None:
+        """Commit property updates (``graph.embedded.updates``): log ``deltas``, then put
+        the twins' new ``documents`` in memory."""
+        self._journal.write(deltas=deltas, fold=self._current(self._journal.due_for_fold()))
+        with self._mem_lock:
+            self._set_documents(documents)
+
+    def _set_documents(self, documents: Iterable[Document]) -> None:
+        """New properties, packed metadata and ETag of existing twins, in place (the
+        networkx node keeps its identity)."""
+        nodes = self._graph._node
+        for twin_id, props, meta, etag in documents:
+            node = nodes[twin_id]
+            node[NX_PROPS], node[NX_META], node[NX_ETAG] = props, meta, etag
+
+    def apply_property_updates(self, updates: Sequence[PropertyUpdate]) -> list[ItemResult]:
+        """Newest timestamp wins per property; one commit for the whole batch (the rules of
+        ``graph.batch``, applied to memory's dicts directly: ``graph.embedded.updates``)."""
+        return apply_updates(self, updates)
 
     # ------------------------------------------------------------ the rest of TwinGraph
     def iter_twins(self, model: str | None = None) -> Iterator[Twin]:
