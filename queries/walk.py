@@ -89,9 +89,18 @@ def onward_models(registry: ModelRegistry, steps: Sequence[Step]) -> frozenset[s
     return found
 
 
+_dead_cache: dict[tuple[Step, ...], tuple[ModelRegistry, list[str]]] = {}
+
+
 def _dead_ends(registry: ModelRegistry, steps: Sequence[Step]) -> list[str]:
+    """The registry's models that are dead ends of the walk (sorted; see onward_models)."""
+    cached = _dead_cache.get(tuple(steps))
+    if cached is not None and cached[0] is registry:  # once per registry, not per query
+        return cached[1]
     walkable = onward_models(registry, steps)
-    return [] if walkable is None else sorted(m for m in registry if m not in walkable)
+    dead = [] if walkable is None else sorted(m for m in registry if m not in walkable)
+    _dead_cache[tuple(steps)] = (registry, dead)
+    return dead
 
 
 def _skippable(registry: ModelRegistry, steps: Sequence[Step], flt: TwinFilter | None) -> list[str]:

@@ -410,8 +410,9 @@ def test_traversals_of_a_chain_up_to_the_cap(store: TwinGraph) -> None:
 
 @pytest.mark.neo4j
 def test_neo4j_walk_is_one_read_transaction(request: pytest.FixtureRequest, tmp_path) -> None:
-    """On Neo4j the engine runs all of a walk's queries (one per level, plus the
-    existence check) through ``run_read_many``: one session, one transaction."""
+    """A store offering ``run_read_many`` (here a wrapper around the Neo4j store; a
+    ``Neo4jGraph`` itself goes through ``graph.neo4j.reads``) gets all of a walk's
+    queries (one per level, plus the existence check) in one call: one transaction."""
     from queries_reference import load, store_uri
 
     from graph import open_graph
