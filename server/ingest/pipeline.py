@@ -1,16 +1,19 @@
 """The ingestion pipeline: received messages -> batches -> the store -> acknowledgements.
 
-The MQTT network thread only appends to a bounded inbox (``submit``); one
-worker thread takes batches (up to ``batch.max_size`` messages or
-``batch.max_delay_ms`` after the first one arrived), decodes them, drops
-messages wholly superseded by newer readings in the same batch, writes the
-rest with one ``apply_property_updates`` call, records refusals as dead
-letters, and only then acknowledges the QoS 1 messages, in the order they
-arrived.  A crash anywhere before the acknowledgement makes the broker
-redeliver; redelivered readings carry their original timestamp, so the
-store's newest-wins rule turns them into no-ops.
+The MQTT network thread only appends to a bounded inbox (``submit``).  A
+preparing thread takes batches (up to ``batch.max_size`` messages or
+``batch.max_delay_ms`` after the first one arrived), decodes them and drops
+messages wholly superseded by newer readings in the same batch; a writing
+thread writes the rest with one ``apply_property_updates`` call, records
+refusals as dead letters, and only then acknowledges the QoS 1 messages, in
+the order they arrived.  The two overlap: while one batch waits for the store
+(for Neo4j, most of the time is the database's), the next is decoded; the
+hand-over holds one prepared batch, and batches are written in arrival order.
+A crash anywhere before the acknowledgement makes the broker redeliver;
+redelivered readings carry their original timestamp, so the store's
+newest-wins rule turns them into no-ops.
 
-When the store is unavailable the worker retries the same batch with backoff
+When the store is unavailable the writer retries the same batch with backoff
 and acknowledges nothing; the inbox fills, ``submit`` blocks the network
 thread, and the broker stops sending (unacknowledged QoS 1 window, TCP).
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -104,6 +108,18 @@ class _Inbox:
         return len(self.items)
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A batch decoded and coalesced, ready for the store (``failed``: preparing it
+    raised, so it is handled message by message instead)."""
+
+    batch: Sequence[Inbound]
+    dead: list[DeadLetter]
+    updates: list[PropertyUpdate]
+    owners: list[tuple[Inbound, Reading]]
+    failed: bool = False
+
+
 class IngestPipeline:
     def __init__(
         self,
@@ -122,6 +138,9 @@ class IngestPipeline:
         self._stop = threading.Event()
         self._abandon = threading.Event()
         self._thread: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
+        # None marks the end of the stream (after the drain on stop).
+        self._handoff: queue.Queue[_Prepared | None] = queue.Queue(maxsize=1)
         self._listeners: list[CommitListener] = []
         self.store_ok = True
         self.last_store_error: str | None = None
@@ -133,16 +152,20 @@ class IngestPipeline:
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="graphtwin-ingest", daemon=True)
+        self._writer = threading.Thread(
+            target=self._write_loop, name="graphtwin-ingest-writer", daemon=True
+        )
+        self._writer.start()
         self._thread.start()
 
     def stop(self, drain_timeout: float = 10.0) -> None:
         """Drain what was received, then stop.  Unfinished work stays unacknowledged."""
         self._stop.set()
-        if self._thread is None:
+        if self._thread is None or self._writer is None:
             return
-        self._thread.join(drain_timeout)
+        self._writer.join(drain_timeout)  # it ends after the last prepared batch
         self._inbox.closed = True  # late arrivals must not block the MQTT thread
-        if self._thread.is_alive():
+        if self._writer.is_alive():
             log.warning(
                 "ingestion: store still failing after %.0fs; leaving %d messages unacknowledged "
                 "for the broker to redeliver",
@@ -150,7 +173,8 @@ class IngestPipeline:
                 len(self._inbox),
             )
             self._abandon.set()
-            self._thread.join(5)
+            self._writer.join(5)
+        self._thread.join(5)
 
     def submit(self, messages: list[Inbound]) -> None:
         """From the MQTT thread: enqueue, waiting while the inbox is full."""
@@ -163,6 +187,7 @@ class IngestPipeline:
 
     # ------------------------------------------------------------------- worker
     def _run(self) -> None:
+        """The preparing thread: batches from the inbox, decoded, to the writer."""
         batch_cfg = self.config.batch
         while True:
             batch = self._inbox.take(
@@ -170,20 +195,53 @@ class IngestPipeline:
             )
             if not batch:
                 if self._stop.is_set():
+                    self._hand_over(None)
                     return
                 continue
             self.metrics.pending.set(len(self._inbox) + len(batch))
             try:
-                if not self.process(batch):
-                    return  # abandoned during shutdown
+                prepared = self.prepare(batch)
             except Exception:  # a bug must not stop ingestion: find the message that trips it
-                log.exception("ingestion: batch of %d failed unexpectedly", len(batch))
-                if not self._process_one_by_one(batch):
-                    return
+                log.exception("ingestion: preparing a batch of %d failed", len(batch))
+                prepared = _Prepared(batch, [], [], [], failed=True)
+            if not self._hand_over(prepared):
+                return
+
+    def _hand_over(self, prepared: _Prepared | None) -> bool:
+        """Wait for the writer to take ``prepared``; False if it was abandoned meanwhile."""
+        while not self._abandon.is_set():
+            try:
+                self._handoff.put(prepared, timeout=0.1)
+                return True
+            except queue.Full:
+                if self._writer is None or not self._writer.is_alive():
+                    return False
+        return False
+
+    def _write_loop(self) -> None:
+        """The writing thread: prepared batches to the store, then dead letters and acks."""
+        while True:
+            prepared = self._handoff.get()
+            if prepared is None:
+                return
+            if prepared.failed:
+                done = self._process_one_by_one(prepared.batch)
+            else:
+                try:
+                    done = self.commit(prepared)
+                except Exception:  # as above: the message that trips it is dead-lettered
+                    log.exception("ingestion: batch of %d failed unexpectedly", len(prepared.batch))
+                    done = self._process_one_by_one(prepared.batch)
+            if not done:
+                return  # abandoned during shutdown
             self.metrics.pending.set(len(self._inbox))
 
     def process(self, batch: Sequence[Inbound]) -> bool:
         """Decode, write, dead-letter and acknowledge one batch; False if abandoned."""
+        return self.commit(self.prepare(batch))
+
+    def prepare(self, batch: Sequence[Inbound]) -> _Prepared:
+        """Decode and coalesce: the store updates of ``batch`` and what is refused already."""
         dead: list[DeadLetter] = []
         decoded: list[tuple[Inbound, list[Reading]]] = []
         for msg in batch:
@@ -210,11 +268,15 @@ class IngestPipeline:
             for r in readings:
                 updates.append(PropertyUpdate(r.twin_id, r.values, r.timestamp, "device"))
                 owners.append((msg, r))
+        return _Prepared(batch, dead, updates, owners)
 
+    def commit(self, prepared: _Prepared) -> bool:
+        """Write, dead-letter and acknowledge a prepared batch; False if abandoned."""
+        batch, dead, updates = prepared.batch, prepared.dead, prepared.updates
         results = self._write(updates)
         if results is None:
             return False
-        applied, dead_from_store = self._verdicts(updates, owners, results)
+        applied, dead_from_store = self._verdicts(updates, prepared.owners, results)
         dead.extend(dead_from_store)
         commit_time = time.time()
 
@@ -247,7 +309,9 @@ class IngestPipeline:
             except Exception as exc:
                 route = self.router.route(msg.topic)
                 detail = f"{type(exc).__name__}: {exc}"
-                letter = self._letter(msg, "internal_error", detail, route and route.twin_id)
+                letter = self._letter(
+                    msg, "internal_error", detail, route.twin_id if route else None
+                )
                 try:
                     self.deadletters.add([letter])
                     self.metrics.deadletters.inc()

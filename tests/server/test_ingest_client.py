@@ -8,6 +8,7 @@ across socket reads, and acknowledge exactly the messages it is told to.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,6 @@ class Collector:
 
     def __init__(self, auto_ack: bool) -> None:
         self.messages: list[Inbound] = []
-        self.calls = 0
         self.lock = threading.Lock()
         self.auto_ack = auto_ack
         self.source: MqttSource | None = None
@@ -41,7 +41,6 @@ class Collector:
     def __call__(self, batch: list[Inbound]) -> None:
         with self.lock:
             self.messages.extend(batch)
-            self.calls += 1
         if self.auto_ack and self.source is not None:
             self.source.ack(batch)
 
@@ -116,8 +115,6 @@ def test_batching_client_hands_over_what_paho_would(
             (t.removeprefix(prefix), p) for t, p in stream
         ]
         assert {q for _, _, q in received[batching]} == {qos}
-        if batching:
-            assert got.calls < len(stream) / 2, "messages were handed over one by one"
     assert received[True] == received[False]
 
 
@@ -131,12 +128,14 @@ def test_only_acknowledged_messages_are_settled(mqtt_url: str, protocol: str) ->
         _publish(mqtt_url, stream, 1)
         wait_until(lambda: len(got.messages) >= len(stream), timeout=30)
         source.ack(got.messages[0::2])
-        wait_until(lambda: not source.client.want_write(), timeout=5)
+    # Mosquitto may read a new CONNECT for this client id before the old connection's
+    # last packets (the acks, DISCONNECT), and then drops those: let it finish first.
+    time.sleep(1)
     with _source(mqtt_url, client_id, f"{prefix}/#", 1, protocol) as (source, again):
         wait_until(lambda: len(again.messages) >= len(stream) // 2, timeout=30)
         source.ack(again.messages)
-        wait_until(lambda: not source.client.want_write(), timeout=5)
         assert sorted(int(m.payload) for m in again.messages) == list(range(1, 400, 2))
+    time.sleep(1)
     with _source(mqtt_url, client_id, f"{prefix}/#", 1, protocol) as (source, last):
         _publish(mqtt_url, [(f"{prefix}/end/telemetry", b"end")], 1)
         wait_until(lambda: last.messages, timeout=10)
@@ -170,10 +169,10 @@ def test_packets_cut_anywhere_come_out_whole(v5: bool) -> None:
     stream = b"".join(_publish_packet(t, p, q, m if q else 0, v5) for t, p, q, m in expected)
     expected = [(t, p, q, m if q else 0) for t, p, q, m in expected]
     for piece in (1, 2, 7, 1000, len(stream)):
-        got: list[tuple[bytes, bytes, int, int]] = []
+        calls: list[list[tuple[bytes, bytes, int, int]]] = []
         client = BatchingClient(
             CallbackAPIVersion.VERSION2,
-            on_publishes=got.extend,
+            on_publishes=calls.append,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
         )
         buf = bytearray()
@@ -183,7 +182,8 @@ def test_packets_cut_anywhere_come_out_whole(v5: bool) -> None:
             assert rc == 0
             del buf[:used]
         assert not buf
-        assert got == expected
+        assert [p for call in calls for p in call] == expected
+    assert len(calls) == 1  # what one read brings is handed over at once
 
 
 def test_a_malformed_packet_is_a_protocol_error() -> None:

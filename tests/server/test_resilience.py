@@ -114,7 +114,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_update(
 ) -> None:
     broker = mosquitto_factory()
     prefix = f"k{uuid.uuid4().hex[:6]}"
-    count = 600
+    count = 1200  # 6 s at 200/s: time for the server to commit some before the kill
     ids = [f"{prefix}-{i}" for i in range(count)]
     with open_graph(store_uri) as store:
         seed_machines(store, ids)
@@ -129,7 +129,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_update(
 
     server = _serve(store_uri, broker.url, port, config, models)
     wait_until(lambda: _probe_health(port), timeout=30)
-    pub = Publisher(broker.url, prefix, count, rate=300)
+    pub = Publisher(broker.url, prefix, count, rate=200)
     pub.start()
     # Kill once some updates are committed and while messages keep coming.
     wait_until(
