@@ -13,8 +13,8 @@ Neo4j: the same, against the raw driver with the same batch size and the same
 stored data (property maps, labels, constraint, index: see ``raw_neo4j_rows``),
 batch by batch in turn with the store (``neo4j_interleaved``), in two forms:
 "raw plain", the issue's baseline, ``UNWIND $rows ... MERGE/SET`` of maps; and
-"raw lean", the store's own statements and row encoding (lists in
-``graph.neo4j.driver.Rows``) without its reads, validation and guards.  The ratio
+"raw lean", the store's own statement forms and encoding (columns:
+``graph.neo4j.columns``) without its reads, validation and guards.  The ratio
 is store rate / baseline rate; each contender's client CPU per item is printed.
 """
 
@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -189,30 +190,18 @@ RAW_UPDATES = (
     "UNWIND $rows AS row MATCH (n:Raw {`$dtId`: row.id}) "
     "SET n += row.set, n.`$etag` = row.etag, n.`$metadata` = row.meta"
 )
-# The stricter baseline: the store's own statements and row encoding (lists, not maps, in
-# a list with a short repr: graph.neo4j.cypher and graph.neo4j.driver.Rows), without its
-# reads, validation, ETag guards and counts.  Twins and relationships are CREATEd, as the
-# store does for what it read as absent.
-LEAN_TWINS = "UNWIND $rows AS row CREATE (n:Lean) SET n = row[0] SET n:Room:Space"
-LEAN_RELS = (
-    "UNWIND $rows AS row MATCH (a:Lean {`$dtId`: row[0]}), (b:Lean {`$dtId`: row[1]}) "
-    "CREATE (a)-[r:contains]->(b) SET r = row[2]"
-)
-LEAN_UPDATES = (
-    "UNWIND $rows AS row MATCH (n:Lean {`$dtId`: row[0]}) "
-    "SET n += row[1], n.`$etag` = row[2], n.`$metadata` = row[3]"
-)
 PLAIN = (RAW_TWINS, RAW_RELS, RAW_UPDATES)
-LEAN = (LEAN_TWINS, LEAN_RELS, LEAN_UPDATES)
 CONTENDERS = ("store", "raw plain", "raw lean")
 Rows3 = tuple[list, list, list]  # twins, relationships, updates
 
 
-def raw_neo4j_rows(w: Workload) -> tuple[Rows3, Rows3]:
+def raw_neo4j_rows(w: Workload) -> Rows3:
     """What the store stores for the workload: the same property maps (graph.neo4j's codec:
-    values, ``$etag``, ``$metadata`` JSON, ``$json``), for the raw driver to write; as maps
-    (plain) and as lists (lean)."""
+    values, ``$etag``, ``$metadata`` JSON, ``$json``), for the raw driver to write; as
+    (twin map), (source, target, relationship map), (id, changed map with the new ETag and
+    metadata)."""
     from graph.base import PropertyMeta, Relationship, Twin
+    from graph.layout import N_ETAG, N_METADATA
     from graph.neo4j.codec import rel_to_map, twin_to_map
 
     stamp = "2026-01-01T00:00:00.000000Z"
@@ -227,18 +216,73 @@ def raw_neo4j_rows(w: Workload) -> tuple[Rows3, Rows3]:
     ups = [
         (
             i,
-            {"temperature": v},
-            f'W/"{ts}"',
-            orjson.dumps({**meta, "temperature": (ts, "device")}).decode(),
+            {
+                "temperature": v,
+                N_ETAG: f'W/"{ts}"',
+                N_METADATA: orjson.dumps({**meta, "temperature": (ts, "device")}).decode(),
+            },
         )
         for i, v, ts in w.updates
     ]
-    plain = (
+    return twins, rels, ups
+
+
+def plain_rows(rows: Rows3) -> Rows3:
+    """The issue's baseline: one map per row."""
+    twins, rels, ups = rows
+    return (
         twins,
         [{"s": s, "t": t, "p": p} for s, t, p in rels],
-        [{"id": i, "set": c, "etag": e, "meta": m} for i, c, e, m in ups],
+        [
+            {"id": i, "set": {"temperature": c["temperature"]}, "etag": c[ETAG], "meta": c[META]}
+            for i, c in ups
+        ],
     )
-    return plain, ([[t, None] for t in twins], [list(r) for r in rels], [list(u) for u in ups])
+
+
+ETAG, META = "$etag", "$metadata"
+
+
+def lean_batches(rows: Rows3, batch: int) -> tuple[list, list, list]:
+    """The stricter baseline: the store's own statement forms and encoding (columns, see
+    ``graph.neo4j.columns``), without its reads, validation, ETag guards and counts; twins
+    and relationships CREATEd, as the store does for what it read as absent.  Per batch,
+    (cypher, parameters), built before the clock starts, like the plain rows."""
+    from graph.neo4j.columns import Columns, group_by_names
+
+    def columns(maps: list[dict]) -> Columns:
+        (cols,), rest = group_by_names(maps, 1)
+        assert not rest, "the workload's rows share their names"
+        return cols
+
+    twins, rels, ups = rows
+    out: tuple[list, list, list] = ([], [], [])
+    for part in chunks(twins, batch):
+        cols = columns(part)
+        out[0].append(
+            (
+                f"UNWIND range(0, $n - 1) AS i CREATE (n:Lean:Room:Space {cols.map_text()})",
+                cols.params,
+            )
+        )
+    for part in chunks(rels, batch):
+        cols = columns([p for _, _, p in part])
+        cols.params.update(s=[s for s, _, _ in part], t=[t for _, t, _ in part])
+        cypher = (
+            "UNWIND range(0, $n - 1) AS i "
+            "MATCH (a:Lean {`$dtId`: $s[i]}), (b:Lean {`$dtId`: $t[i]}) "
+            f"CREATE (a)-[r:contains {cols.map_text()}]->(b)"
+        )
+        out[1].append((cypher, cols.params))
+    for part in chunks(ups, batch):
+        cols = columns([c for _, c in part])
+        cols.params["ids"] = [i for i, _ in part]
+        cypher = (
+            "UNWIND range(0, $n - 1) AS i MATCH (n:Lean {`$dtId`: $ids[i]}) "
+            f"SET {cols.set_text('n')}"
+        )
+        out[2].append((cypher, cols.params))
+    return out
 
 
 def neo4j_interleaved(uri: str, w: Workload) -> dict[str, Rates]:
@@ -249,10 +293,9 @@ def neo4j_interleaved(uri: str, w: Workload) -> dict[str, Rates]:
     ``Twin`` nodes."""
     from neo4j import GraphDatabase
 
-    from graph.neo4j.driver import Rows
-
     wipe_neo4j(uri)
-    plain, lean = raw_neo4j_rows(w)
+    rows = raw_neo4j_rows(w)
+    plain, lean = plain_rows(rows), lean_batches(rows, w.batch)
     twins = [TwinUpsert(i, ROOM, p) for i, p in w.twins]
     rels = [RelationshipUpsert(s, i, "contains", t) for s, i, t in w.rels]
     ups = [PropertyUpdate(i, {"temperature": v}, ts) for i, v, ts in w.updates]
@@ -283,17 +326,14 @@ def neo4j_interleaved(uri: str, w: Workload) -> dict[str, Rates]:
                 if not all(r.ok for r in results):
                     raise SystemExit(f"store refused: {next(r for r in results if not r.ok)}")
 
-            def raw_batch(query: str, wrap: Callable[[list], list]) -> Callable[[list], object]:
-                return lambda part: driver.execute_query(query, rows=wrap(part))
-
-            contenders = [
-                (store_batch, items),
-                (raw_batch(PLAIN[k], list), plain[k]),
-                (raw_batch(LEAN[k], Rows), lean[k]),
+            contenders: list[tuple[Callable[[Any], object], list]] = [
+                (store_batch, chunks(items, w.batch)),
+                (lambda part: driver.execute_query(PLAIN[k], rows=part), chunks(plain[k], w.batch)),
+                (lambda q: driver.execute_query(q[0], q[1]), lean[k]),
             ]
             spent = [0.0] * len(contenders)  # by the clock
             cpu = [0.0] * len(contenders)  # and this process's CPU time
-            parts = [chunks(rows, w.batch) for _, rows in contenders]
+            parts = [batches for _, batches in contenders]
             for b in range(len(parts[0])):
                 for i in range(len(contenders)):
                     who = (b + i) % len(contenders)  # rotate who goes first

@@ -43,15 +43,12 @@ class Rows(list[Any]):
 class Statement:
     """One query of a write transaction, and what to do with its result: ``check(result,
     rows)`` consumes it and raises (rolling the transaction back) if it disagrees with
-    the ``rows`` sent."""
+    the number of ``rows`` sent."""
 
     cypher: str
     params: dict[str, Any]
     check: Callable[[Result, int], None]
-
-    @property
-    def rows(self) -> int:
-        return len(self.params.get("rows", ()))
+    rows: int = 0
 
 
 def connect(address: str, auth: tuple[str, str] | None, **config: Any) -> Driver:

@@ -17,6 +17,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -27,7 +28,7 @@ from graph.base import ModelInfo, Relationship, Twin
 from graph.deadletters import Neo4jDeadLetterLog
 from graph.engine import StaleReadError, StoreBase, WriteSet
 from graph.errors import ConflictError, GraphError, NotFoundError, StoreUnavailableError
-from graph.layout import R_ID, TWIN_LABEL
+from graph.layout import N_ETAG, N_METADATA, R_ID, TWIN_LABEL
 from graph.neo4j import cypher
 from graph.neo4j.codec import (
     changed_props,
@@ -37,6 +38,7 @@ from graph.neo4j.codec import (
     twin_from_map,
     twin_to_map,
 )
+from graph.neo4j.columns import Columns, group_by_names
 from graph.neo4j.driver import Rows, Statement, connect, read, run_statements
 from graph.neo4j.labels import assign_label, dtmi_path
 
@@ -111,9 +113,12 @@ class Neo4jGraph(StoreBase):
         batch_size: int = 10_000,
         max_retry_time: float = 15.0,
         cache_size: int = 200_000,
+        column_groups: int = 8,
         **driver_config: Any,
     ) -> None:
         super().__init__(uri or address)
+        # Bulk writes in columns: at most this many statement shapes per batch (0: rows).
+        self.column_groups = column_groups
         auth = (user, password or "") if user else None
         self._database = database
         self._batch = batch_size
@@ -259,8 +264,32 @@ class Neo4jGraph(StoreBase):
         self._remember(ws.twin_updates)
 
     def _batches(self, query: str, rows: list[Any], check: _Check, out: list[Statement]) -> None:
+        """Statements of ``query`` over ``rows`` (the row form), ``self._batch`` at a time."""
         for i in range(0, len(rows), self._batch):
-            out.append(Statement(query, {"rows": Rows(rows[i : i + self._batch])}, check))
+            part = Rows(rows[i : i + self._batch])
+            out.append(Statement(query, {"rows": part}, check, len(part)))
+
+    def _column_batches(
+        self,
+        maps: list[dict[str, Any]],
+        query: Callable[[Columns], str],
+        beside: Mapping[str, list[Any]],
+        check: _Check,
+        out: list[Statement],
+    ) -> list[int]:
+        """Statements of ``query(columns)`` for the rows of ``maps`` that fit columns
+        (``graph.neo4j.columns``), each with its rows' values of ``beside`` (e.g. ids) as
+        lists of the same name; the positions of the rows left to the row form."""
+        rest: list[int] = []
+        for start in range(0, len(maps), self._batch):
+            groups, left = group_by_names(maps[start : start + self._batch], self.column_groups)
+            for cols in groups:
+                params = cols.params
+                for name, values in beside.items():
+                    params[name] = [values[start + p] for p in cols.positions]
+                out.append(Statement(query(cols), params, check, len(cols.positions)))
+            rest.extend(start + p for p in left)
+        return rest
 
     def _twin_statements(
         self,
@@ -269,7 +298,8 @@ class Neo4jGraph(StoreBase):
         expected: Mapping[str, str],
         out: list[Statement],
     ) -> None:
-        """Full twin writes, grouped by label set (labels cannot be parameters)."""
+        """Full twin writes, grouped by label set (labels cannot be parameters); new twins
+        in columns."""
         Key = tuple[tuple[str, ...], tuple[str, ...], bool]  # labels to add, to drop; create?
         groups: dict[Key, list[list[Any]]] = defaultdict(list)
         labels: dict[str, tuple[str, ...]] = {}  # per model, for this batch
@@ -283,33 +313,61 @@ class Neo4jGraph(StoreBase):
             etag = expected.get(t.id)
             groups[(wanted, stale, etag is None)].append([twin_to_map(t), etag])
         for (add, remove, create), rows in groups.items():
+            if create:
+                maps = [row[0] for row in rows]
+                rest = self._column_batches(
+                    maps, partial(cypher.create_twins_columns, add), {}, _consume, out
+                )
+                rows = [rows[p] for p in rest]
             check = _consume if create else _all_twins_written
             self._batches(cypher.put_twins(add, remove, create), rows, check, out)
 
     def _update_statements(self, ws: WriteSet, out: list[Statement]) -> None:
-        """Twin updates, guarded by ETag: whole nodes, or (ingestion) the changed names only."""
+        """Twin updates, guarded by ETag: whole nodes, or (ingestion) the changed names only,
+        in columns."""
         full: list[list[Any]] = []
-        partial: list[list[Any]] = []
+        ids: list[str] = []
+        etags: list[str] = []
+        maps: list[dict[str, Any]] = []
         expected, changed_names, cache = ws.expected_etags, ws.changed_names, self._cache
         for t in ws.twin_updates:
             names = changed_names.get(t.id)
             etag = expected.get(t.id)
             if names is None or etag is None:
                 full.append([twin_to_map(t), etag])
-            else:
-                changed = changed_props(t, names, cache.get(t.id))
-                partial.append([t.id, etag, changed, t.etag, metadata_json(t)])
+                continue
+            changed = changed_props(t, names, cache.get(t.id))
+            changed[N_ETAG] = t.etag
+            changed[N_METADATA] = metadata_json(t)
+            ids.append(t.id)
+            etags.append(etag)
+            maps.append(changed)
         self._batches(cypher.UPDATE_TWINS, full, _all_twins_written, out)
-        self._batches(cypher.MERGE_PROPS, partial, _all_twins_written, out)
+        beside = {"ids": ids, "expected": etags}
+        rest = self._column_batches(
+            maps, cypher.merge_props_columns, beside, _all_twins_written, out
+        )
+        rows = [[ids[p], etags[p], maps[p]] for p in rest]
+        self._batches(cypher.MERGE_PROPS, rows, _all_twins_written, out)
 
     def _rel_statements(self, ws: WriteSet, out: list[Statement]) -> None:
         """Relationship writes, grouped by name (types cannot be parameters) and by whether
-        they were read as absent (``WriteSet.new_rels``: CREATEd, else MERGEd)."""
+        they were read as absent (``WriteSet.new_rels``: CREATEd, in columns; else MERGEd)."""
         by_name: dict[tuple[str, bool], list[list[Any]]] = defaultdict(list)
         new = ws.new_rels
         for r in ws.rels:
             by_name[(r.name, (r.source, r.id) in new)].append([r.source, r.target, rel_to_map(r)])
         for (name, created), rows in by_name.items():
+            if created:
+                ends = {"s": [row[0] for row in rows], "t": [row[1] for row in rows]}
+                rest = self._column_batches(
+                    [row[2] for row in rows],
+                    partial(cypher.create_rels_columns, name),
+                    ends,
+                    _all_created,
+                    out,
+                )
+                rows = [rows[p] for p in rest]
             check = _all_created if created else _all_rels_written
             self._batches(cypher.put_rels(name, created), rows, check, out)
 
