@@ -134,7 +134,7 @@ class IngestPipeline:
         self.metrics = metrics
         self.deadletters = store.dead_letters
         self.acknowledger: Acknowledger | None = None
-        self._inbox = _Inbox(config.batch.max_pending, config.batch.max_size)
+        self._inbox = _Inbox(config.batch.max_pending, self.batch_limit())
         self._stop = threading.Event()
         self._abandon = threading.Event()
         self._thread: threading.Thread | None = None
@@ -188,11 +188,9 @@ class IngestPipeline:
     # ------------------------------------------------------------------- worker
     def _run(self) -> None:
         """The preparing thread: batches from the inbox, decoded, to the writer."""
-        batch_cfg = self.config.batch
+        max_size, max_delay = self.batch_limit(), self.config.batch.max_delay_ms / 1000.0
         while True:
-            batch = self._inbox.take(
-                batch_cfg.max_size, batch_cfg.max_delay_ms / 1000.0, self._stop
-            )
+            batch = self._inbox.take(max_size, max_delay, self._stop)
             if not batch:
                 if self._stop.is_set():
                     self._hand_over(None)
@@ -206,6 +204,20 @@ class IngestPipeline:
                 prepared = _Prepared(batch, [], [], [], failed=True)
             if not self._hand_over(prepared):
                 return
+
+    def batch_limit(self) -> int:
+        """Messages per batch: ``batch.max_size``, and under MQTT 5 with QoS 1 at most half
+        the broker's in-flight window (``mqtt.receive_maximum``).
+
+        The broker sends no more than that window of unacknowledged messages, and
+        acknowledgements follow commits: a batch larger than the window would never
+        fill and always wait for its deadline, and with half the window the next
+        batch arrives while the one before is being written.
+        """
+        mqtt = self.config.mqtt
+        if mqtt.protocol == "5" and mqtt.qos > 0:
+            return max(1, min(self.config.batch.max_size, mqtt.receive_maximum // 2))
+        return self.config.batch.max_size
 
     def _hand_over(self, prepared: _Prepared | None) -> bool:
         """Wait for the writer to take ``prepared``; False if it was abandoned meanwhile."""

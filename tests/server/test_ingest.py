@@ -365,3 +365,24 @@ def test_a_bug_after_the_commit_falls_back_to_one_message_at_a_time(
     assert all(_props(store, t) == {"seq": i} for i, t in enumerate(twins))
     assert ing.metrics.snapshot()["rejected"] == {"internal_error": 1}
     assert _redelivered(mqtt_url, cfg.mqtt.client_id or "") == []
+
+
+def test_a_small_in_flight_window_does_not_stall_on_the_batch_deadline(
+    store: TwinGraph, mqtt_url: str, tmp_path: Path
+) -> None:
+    """The broker sends at most receive_maximum unacknowledged messages: batches stay at
+    half that, so they fill (and are written) without waiting for a long deadline."""
+    twins = _ids(60)
+    seed_machines(store, twins)
+    cfg = _config(
+        mqtt=MqttConfig(client_id=f"test-{uuid.uuid4().hex[:10]}", receive_maximum=10),
+        batch=replace(IngestConfig().batch, max_size=2000, max_delay_ms=2000),
+    )
+    with RunningIngest(store, mqtt_url, cfg) as ing:
+        assert ing.service.pipeline.batch_limit() == 5
+        started = time.monotonic()
+        publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(twins)])
+        wait_until(lambda: ing.metrics.snapshot()["applied_messages"] == len(twins), timeout=30)
+        # Batches of 2,000 would each have waited 2 s for messages the broker withholds.
+        assert time.monotonic() - started < 6
+    assert all(_props(store, t) == {"seq": i} for i, t in enumerate(twins))
