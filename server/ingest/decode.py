@@ -89,6 +89,8 @@ def decode_payload(
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise DecodeError("unparseable", f"not JSON: {exc}") from None
+    if route.property is None and type(doc) is dict:  # one object of values: most messages
+        return [_object_reading(doc, route.twin_id, cfg.timestamp_fields, received, None)]
     items = doc if isinstance(doc, list) and route.property is None else [doc]
     if not items:
         raise DecodeError("empty", "an empty array of readings")
@@ -101,39 +103,61 @@ def decode_payload(
 def _reading(
     item: Any, route: Route, cfg: PayloadConfig, received: float, index: int | None
 ) -> Reading:
-    where = "" if index is None else f"reading [{index}]: "
-    stamp: Any = None
-    if route.property is not None:
-        if route.value_field is not None:
-            if not isinstance(item, Mapping) or route.value_field not in item:
-                raise DecodeError(
-                    "not_object", f"{where}expected an object with {route.value_field!r}"
-                )
-            stamp = _find_timestamp(item, cfg)
-            values = {route.property: item[route.value_field]}
-        else:
-            values = {route.property: item}
-    else:
+    if route.property is None:
         if not isinstance(item, dict):
             raise DecodeError(
-                "not_object", f"{where}expected a JSON object of names to values, got {_kind(item)}"
+                "not_object",
+                f"{_where(index)}expected a JSON object of names to values, got {_kind(item)}",
             )
-        fields = cfg.timestamp_fields
-        values = item
-        for name in fields:  # one plain loop: this runs for every message
-            if name in item:
-                stamp = item[name]
-                values = {k: v for k, v in item.items() if k not in fields}
-                break
-        if not values:
-            raise DecodeError("empty", f"{where}no values besides the timestamp")
+        return _object_reading(item, route.twin_id, cfg.timestamp_fields, received, index)
+    stamp: Any = None
+    if route.value_field is not None:
+        if not isinstance(item, Mapping) or route.value_field not in item:
+            raise DecodeError(
+                "not_object", f"{_where(index)}expected an object with {route.value_field!r}"
+            )
+        stamp = _find_timestamp(item, cfg)
+        values = {route.property: item[route.value_field]}
+    else:
+        values = {route.property: item}
+    return _stamped(route.twin_id, values, stamp, received, index)
+
+
+def _object_reading(
+    item: dict[str, Any],
+    twin_id: str,
+    fields: tuple[str, ...],
+    received: float,
+    index: int | None,
+) -> Reading:
+    """An object of names to values, the first of ``fields`` found being its timestamp."""
+    stamp: Any = None
+    values = item
+    for name in fields:  # one plain loop: this runs for every message
+        if name in item:
+            stamp = item[name]
+            values = {k: v for k, v in item.items() if k not in fields}
+            break
+    if not values:
+        raise DecodeError("empty", f"{_where(index)}no values besides the timestamp")
+    return _stamped(twin_id, values, stamp, received, index)
+
+
+def _stamped(
+    twin_id: str, values: dict[str, Any], stamp: Any, received: float, index: int | None
+) -> Reading:
     if stamp is None:
-        return Reading(route.twin_id, values, format_timestamp(received), received)
+        return Reading(twin_id, values, format_timestamp(received), received)
     try:
         epoch = parse_timestamp(stamp)
-        return Reading(route.twin_id, values, format_timestamp(epoch), epoch)
+        return Reading(twin_id, values, format_timestamp(epoch), epoch)
     except (ValueError, OverflowError, OSError) as exc:  # OverflowError: year past 9999
-        raise DecodeError("bad_timestamp", f"{where}{exc}") from None
+        raise DecodeError("bad_timestamp", f"{_where(index)}{exc}") from None
+
+
+def _where(index: int | None) -> str:
+    """Where in an array of readings a problem is (nothing for a single reading)."""
+    return "" if index is None else f"reading [{index}]: "
 
 
 def _find_timestamp(item: Mapping[str, Any], cfg: PayloadConfig) -> Any:
