@@ -58,10 +58,10 @@ def encode_props(props: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     as_json = []
     for name, value in props.items():
-        if value is None:
-            continue  # Neo4j has no null property: absent means unset
-        if native(value):
+        if type(value) in _SCALARS or native(value):  # the common kinds first, inline
             out[name] = value
+        elif value is None:
+            continue  # Neo4j has no null property: absent means unset
         else:
             out[name] = orjson.dumps(value).decode()
             as_json.append(name)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 __all__ = ["Columns", "group_by_names"]
@@ -55,9 +56,11 @@ class Columns:
 def _column(values: list[Any], param: str, params: dict[str, Any]) -> str:
     first = values[0]
     kind = type(first)
-    if (kind in _SCALARS or (kind is list and not first)) and all(
-        type(v) is kind and v == first for v in values
-    ):  # exact type too: 1 == 1.0 == True, but Neo4j stores them differently
+    if (
+        (kind in _SCALARS or (kind is list and not first))
+        and values.count(first) == len(values)  # in C; then the exact type, which it skips:
+        and all(type(v) is kind for v in values)  # 1 == 1.0 == True, stored differently
+    ):
         params[param] = first
         return f"${param}"
     params[param] = values
@@ -84,9 +87,10 @@ def group_by_names(
         if len(out) >= max_groups or not all(_NAME.match(k) for k in names):
             rest.extend(positions)
             continue
+        rows = maps if len(positions) == len(maps) else [maps[p] for p in positions]
         params: dict[str, Any] = {"n": len(positions)}
         exprs = tuple(
-            _column([maps[p][k] for p in positions], f"c{j}", params) for j, k in enumerate(names)
+            _column(list(map(itemgetter(k), rows)), f"c{j}", params) for j, k in enumerate(names)
         )
         out.append(Columns(names, exprs, params, positions))
     return out, sorted(rest)

@@ -282,12 +282,16 @@ class Neo4jGraph(StoreBase):
         lists of the same name; the positions of the rows left to the row form."""
         rest: list[int] = []
         for start in range(0, len(maps), self._batch):
-            groups, left = group_by_names(maps[start : start + self._batch], self.column_groups)
+            chunk = maps[start : start + self._batch]
+            groups, left = group_by_names(chunk, self.column_groups)
             for cols in groups:
-                params = cols.params
+                params, at = cols.params, cols.positions
                 for name, values in beside.items():
-                    params[name] = [values[start + p] for p in cols.positions]
-                out.append(Statement(query(cols), params, check, len(cols.positions)))
+                    if len(at) == len(chunk):  # the whole chunk: the common case
+                        params[name] = values[start : start + len(chunk)]
+                    else:
+                        params[name] = [values[start + p] for p in at]
+                out.append(Statement(query(cols), params, check, len(at)))
             rest.extend(start + p for p in left)
         return rest
 
