@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
-from graph.base import PropertyMeta, WriteSource
+from graph.base import PropertyMeta, Twin, WriteSource
 
-__all__ = ["MetaView", "pack", "packed_meta", "time_of", "unpack"]
+__all__ = ["MetaView", "pack", "packed_meta", "packed_twin", "time_of", "unpack"]
 
 
 def pack(time: str, source: str) -> str:
@@ -47,7 +47,34 @@ def packed_meta(metadata: Mapping[str, Any]) -> dict[str, str]:
     dict is returned as is: stored dicts are replaced, never mutated."""
     if type(metadata) is MetaView:
         return metadata.packed
-    return {k: pack(m.last_update_time, m.source) for k, m in metadata.items()}
+    packed: dict[str, str] = {}
+    for name, m in metadata.items():
+        time, source = m.last_update_time, m.source
+        # A write stamps all its names, and a batch all its twins, with one time and
+        # source: one string for all of them, not one per name (memory).
+        cached = _last
+        if cached[0] != time or cached[1] != source:
+            cached = _remember(time, source)
+        packed[name] = cached[2]
+    return packed
+
+
+def packed_twin(twin: Twin) -> Twin:
+    """``twin`` with its metadata packed (itself if it is already): packed once per write,
+    for both the journal and memory."""
+    if type(twin.metadata) is MetaView:
+        return twin
+    view = MetaView(packed_meta(twin.metadata))
+    return Twin(twin.id, twin.model, twin.properties, twin.etag, view)
+
+
+_last: tuple[str, str, str] = ("", "", "")
+
+
+def _remember(time: str, source: str) -> tuple[str, str, str]:
+    global _last
+    _last = (time, source, pack(time, source))
+    return _last
 
 
 class MetaView(Mapping[str, PropertyMeta]):

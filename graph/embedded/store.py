@@ -22,7 +22,7 @@ import networkx as nx
 from graph.base import ItemResult, PropertyUpdate, Relationship, Twin
 from graph.deadletters import SqliteDeadLetterLog
 from graph.embedded.journal import Delta, Journal
-from graph.embedded.meta import MetaView, packed_meta
+from graph.embedded.meta import MetaView, packed_meta, packed_twin
 from graph.embedded.updates import Document, apply_updates
 from graph.engine import StoreBase, WriteSet
 from graph.layout import NX_ETAG, NX_META, NX_MODEL, NX_NAME, NX_PROPS
@@ -148,8 +148,10 @@ class EmbeddedGraph(StoreBase):
     def _commit(self, ws: WriteSet) -> None:
         # Ingestion's updates (their changed names known) are logged as changes; other
         # twin writes as whole documents.
-        full, deltas = list(ws.twins), []
-        for t in ws.twin_updates:
+        twins = [packed_twin(t) for t in ws.twins]
+        twin_updates = [packed_twin(t) for t in ws.twin_updates]
+        full, deltas = list(twins), []
+        for t in twin_updates:
             names = ws.changed_names.get(t.id)
             if names is None:
                 full.append(t)
@@ -179,10 +181,10 @@ class EmbeddedGraph(StoreBase):
                 for key in [(twin_id, k) for _, _, k in graph.out_edges(twin_id, keys=True)]:
                     self._rel_targets.pop(key, None)
                 graph.remove_node(twin_id)
-            for t in ws.twins:
+            for t in twins:
                 self._put_twin(t)
             self._set_documents(
-                (t.id, t.properties, packed_meta(t.metadata), t.etag) for t in ws.twin_updates
+                (t.id, t.properties, packed_meta(t.metadata), t.etag) for t in twin_updates
             )
             for r in ws.rels:
                 self._put_rel(r)
