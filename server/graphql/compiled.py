@@ -74,6 +74,8 @@ from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.nodes import convert_selections
 
+from server.graphql.objcode import FieldCode, is_mapping, object_completer
+
 __all__ = ["Fallback", "Plan", "PlanCache", "run_now"]
 
 
@@ -96,8 +98,6 @@ class _Unsupported(Exception):
 _Completer = Callable[[Any, "_Run", Path | None], Any]
 _NO_VARIABLES = VariableValues({}, {})
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-# Whether a source type is a Mapping (read by key), remembered: the ABC check is slow.
-_IS_MAPPING: dict[type, bool] = {dict: True}
 
 
 async def _gather(values: Any) -> list[Any]:
@@ -131,6 +131,10 @@ class _Node:
     is_async: bool  # returns an awaitable
     needs_path: bool  # a resolver below reads ``info`` (so the response path is built)
     plain: tuple[type, ...] = ()  # a leaf's Python types it hands back unchanged
+    # A field read from its parent's attribute (or key) ``attr`` and completed by
+    # ``value``: generated object code reads it inline (server.graphql.objcode).
+    attr: str | None = None
+    value: _Node | None = None
 
 
 def run_now(awaitable: Awaitable[Any]) -> Any:
@@ -416,15 +420,9 @@ class _Compiler:
         fields = [(key, self._field(obj_type, key, details)) for key, details in grouped.items()]
         needs_path = any(f.needs_path for _, f in fields)
         if not any(f.is_async for _, f in fields):
-            plain = [(k, f.fn) for k, f in fields]
-
-            def complete(source: Any, run: _Run, path: Path | None) -> Any:
-                if source is None and not root:
-                    if non_null:
-                        raise Fallback
-                    return None
-                return {key: fn(source, run, path) for key, fn in plain}
-
+            code = [FieldCode(k, f.attr, f.value.fn, f.value.plain) if f.value is not None
+                    else FieldCode(k, None, f.fn) for k, f in fields]
+            complete = object_completer(code, root=root, non_null=non_null, fallback=Fallback)
             return _Node(complete, False, needs_path)
 
         async def complete_async(source: Any, run: _Run, path: Path | None) -> Any:
@@ -471,37 +469,20 @@ class _Compiler:
         else the attribute; a callable would be called: not here), or with ``strict``
         strawberry's (``getattr``, for fields renamed from Python)."""
         fn, type_name, needs_path = complete.fn, parent.name, complete.needs_path
-        plain = complete.plain
-        if plain and not strict:  # most values of a long answer: ids, models
-            def plain_field(source: Any, run: _Run, path: Path | None) -> Any:
-                kind = type(source)
-                mapping = _IS_MAPPING.get(kind)
-                if mapping is None:
-                    mapping = _IS_MAPPING[kind] = issubclass(kind, Mapping)
-                value: Any = source.get(attr) if mapping else getattr(source, attr, None)
-                kind = type(value)
-                if kind in plain and (kind is not int or _INT_MIN <= value <= _INT_MAX):
-                    return value
-                if callable(value):
-                    raise Fallback
-                return fn(value, run, None)
-
-            return _Node(plain_field, False, False)
 
         def field(source: Any, run: _Run, path: Path | None) -> Any:
             if strict:
                 value = getattr(source, attr)
             else:
-                kind = type(source)
-                mapping = _IS_MAPPING.get(kind)
-                if mapping is None:
-                    mapping = _IS_MAPPING[kind] = issubclass(kind, Mapping)
-                value = source.get(attr) if mapping else getattr(source, attr, None)
+                value = source.get(attr) if is_mapping(type(source)) else \
+                    getattr(source, attr, None)
                 if callable(value):
                     raise Fallback
             return fn(value, run, Path(path, key, type_name) if needs_path else None)
 
-        return _Node(field, complete.is_async, needs_path)
+        inline = not strict and not needs_path and not complete.is_async
+        return _Node(field, complete.is_async, needs_path, attr=attr if inline else None,
+                     value=complete if inline else None)
 
     def _resolver(self, parent: GraphQLObjectType, key: str, field_def: Any,
                   details: list[FieldDetails], definition: Any, complete: _Node) -> _Node:

@@ -261,7 +261,7 @@ class RoleGate(SchemaExtension):
 
 
 def build_schema(limits: Limits, registry: ModelRegistry | None = None, *,
-                 fast_lists: bool = True, compiled: bool = True) -> strawberry.Schema:
+                 fast_lists: bool = True, compiled: bool = True) -> _Schema:
     """The schema: generic types, plus the DTDL-generated ones for ``registry``.
 
     ``fast_lists=False`` keeps graphql-core's general list completion, and
@@ -341,7 +341,7 @@ class LiveSchema:
         self._registry: ModelRegistry | None = None
         self._schema = build_schema(limits, compiled=compiled)
 
-    def current(self) -> strawberry.Schema:
+    def current(self) -> _Schema:
         registry = self._store.registry
         if registry is not self._registry:
             with self._lock:
@@ -365,7 +365,7 @@ class LiveSchema:
         """
         schema = self.current()
         limit = self._limits.timeout_seconds
-        plans: PlanCache = schema.plans  # type: ignore[attr-defined]
+        plans = schema.plans
         plan = plans.get(query, operation_name) if isinstance(query, str) else None
         if plan is not None and isinstance(context_value, GraphQLContext) and (
                 allowed_operation_types is None or OperationType.QUERY in allowed_operation_types):

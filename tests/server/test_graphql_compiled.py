@@ -183,3 +183,36 @@ def test_changed_models_get_new_plans(tmp_path: Path) -> None:
         assert _run(fresh, schema, '{ lamp(id: "room1") { id } }', {}, None) == (
             {"lamp": None}, [])
         assert schema.current() is not first and schema.current().plans.answered == 1
+
+
+def test_generated_object_code_reads_like_graphql_cores_default_resolver() -> None:
+    """Generated object completers read dicts, other mappings and attributes alike,
+    pass plain values through, and give up where graphql-core would not simply
+    read a value (a callable attribute, an Int past 32 bits, a null for non-null)."""
+    from collections import UserDict
+    from types import SimpleNamespace
+
+    from server.graphql.compiled import Fallback
+    from server.graphql.objcode import FieldCode, object_completer
+
+    def checked_int(value: Any, _run: Any, _path: Any) -> Any:
+        if value is None or not -(2**31) <= value < 2**31:
+            raise Fallback
+        return value
+
+    fields = [FieldCode("n", "depth", checked_int, (int,)),
+              FieldCode("name", "name", lambda v, _r, _p: str(v), (str,)),
+              FieldCode("kind", None, lambda _s, _r, _p: "Thing")]
+    complete = object_completer(fields, root=False, non_null=False, fallback=Fallback)
+    expected = {"n": 3, "name": "x", "kind": "Thing"}
+    assert complete({"depth": 3, "name": "x"}, None, None) == expected
+    assert complete(UserDict(depth=3, name="x"), None, None) == expected
+    assert complete(SimpleNamespace(depth=3, name="x"), None, None) == expected
+    assert complete(SimpleNamespace(depth=3, name=7), None, None)["name"] == "7"
+    assert complete(None, None, None) is None
+    for bad in ({"depth": 2**40, "name": "x"}, {"depth": None, "name": "x"},
+                SimpleNamespace(depth=3, name=lambda: "x")):
+        with pytest.raises(Fallback):
+            complete(bad, None, None)
+    with pytest.raises(Fallback):
+        object_completer(fields, root=False, non_null=True, fallback=Fallback)(None, None, None)
