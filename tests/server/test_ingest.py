@@ -50,6 +50,17 @@ def _ids(n: int) -> list[str]:
     return [f"m{tag}-{i}" for i in range(n)]
 
 
+def _seeded(store: TwinGraph, n: int) -> list[str]:
+    """``n`` new machine twins in ``store``, and the stream that gives twin i ``{"seq": i}``."""
+    twins = _ids(n)
+    seed_machines(store, twins)
+    return twins
+
+
+def _seq_stream(twins: list[str]) -> list[tuple[str, Any]]:
+    return [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(twins)]
+
+
 def _props(store: TwinGraph, twin_id: str) -> dict[str, Any]:
     return dict(store.get_twin(twin_id).properties)
 
@@ -319,12 +330,11 @@ def _one_batch_config() -> IngestConfig:
 def test_a_message_that_trips_a_store_bug_is_dead_lettered_alone(
     store: TwinGraph, mqtt_url: str, tmp_path: Path
 ) -> None:
-    twins = _ids(20)
-    seed_machines(store, twins)
+    twins = _seeded(store, 20)
     poisoned = _PoisonedStore(store, twins[7])
     cfg = _one_batch_config()
     with RunningIngest(poisoned, mqtt_url, cfg) as ing:
-        publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(twins)])
+        publish(mqtt_url, _seq_stream(twins))
         (letter,) = wait_until(lambda: ing.deadletters.list(twin_id=twins[7]))
         wait_until(lambda: ing.service.pipeline.pending == 0)
     # The batch holding it failed, then each update was written on its own.
@@ -342,8 +352,7 @@ def test_a_message_that_trips_a_store_bug_is_dead_lettered_alone(
 def test_a_bug_after_the_commit_falls_back_to_one_message_at_a_time(
     store: TwinGraph, mqtt_url: str, tmp_path: Path
 ) -> None:
-    twins = _ids(20)
-    seed_machines(store, twins)
+    twins = _seeded(store, 20)
     cfg = _one_batch_config()
     batches: list[int] = []
 
@@ -354,7 +363,7 @@ def test_a_bug_after_the_commit_falls_back_to_one_message_at_a_time(
 
     with RunningIngest(store, mqtt_url, cfg) as ing:
         ing.service.pipeline.add_commit_listener(buggy_listener)
-        publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(twins)])
+        publish(mqtt_url, _seq_stream(twins))
         (letter,) = wait_until(lambda: ing.deadletters.list(twin_id=twins[3]))
         wait_until(lambda: ing.service.pipeline.pending == 0)
     assert batches[0] == len(twins) and set(batches[1:]) == {1}
@@ -372,8 +381,7 @@ def test_a_small_in_flight_window_does_not_stall_on_the_batch_deadline(
 ) -> None:
     """The broker sends at most receive_maximum unacknowledged messages: batches stay at
     half that, so they fill (and are written) without waiting for a long deadline."""
-    twins = _ids(60)
-    seed_machines(store, twins)
+    twins = _seeded(store, 60)
     cfg = _config(
         mqtt=MqttConfig(client_id=f"test-{uuid.uuid4().hex[:10]}", receive_maximum=10),
         batch=replace(IngestConfig().batch, max_size=2000, max_delay_ms=2000),
@@ -381,7 +389,7 @@ def test_a_small_in_flight_window_does_not_stall_on_the_batch_deadline(
     with RunningIngest(store, mqtt_url, cfg) as ing:
         assert ing.service.pipeline.batch_limit() == 5
         started = time.monotonic()
-        publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(twins)])
+        publish(mqtt_url, _seq_stream(twins))
         wait_until(lambda: ing.metrics.snapshot()["applied_messages"] == len(twins), timeout=30)
         # Batches of 2,000 would each have waited 2 s for messages the broker withholds.
         assert time.monotonic() - started < 6
@@ -401,13 +409,12 @@ class _DownStore(_PoisonedStore):
 def test_stopping_during_a_store_outage_leaves_the_messages_to_the_broker(
     store: TwinGraph, mqtt_url: str, tmp_path: Path
 ) -> None:
-    twins = _ids(30)
-    seed_machines(store, twins)
+    twins = _seeded(store, 30)
     cfg = _config()
     down = _DownStore(store, poison="")
     ing = RunningIngest(down, mqtt_url, cfg).__enter__()
     try:
-        publish(mqtt_url, [(f"twins/{t}/telemetry", {"seq": i}) for i, t in enumerate(twins)])
+        publish(mqtt_url, _seq_stream(twins))
         wait_until(lambda: ing.metrics.snapshot()["received"] == len(twins))
         wait_until(lambda: not ing.service.pipeline.store_ok)
     finally:
