@@ -204,13 +204,19 @@ class Plan:
 
 
 class PlanCache:
-    """Plans by (document text, operation name); None for a document without one."""
+    """Plans by (document text, operation name); None for a document without one.
+
+    A document is compiled the second time it comes (compiling costs about as much
+    as running it the normal way, so a document with its values written in, seen
+    once, never pays for a plan); ``compile_after=1`` compiles at first sight."""
 
     def __init__(self, strawberry_schema: Any, *, enabled: bool = True,
-                 maxsize: int = 256) -> None:
+                 maxsize: int = 256, compile_after: int = 2) -> None:
         self._schema = strawberry_schema
         self._maxsize = maxsize
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self._seen: dict[tuple[str, str | None], int] = {}  # sightings before compiling
+        self._compile_after = compile_after
         self.answered = 0  # executions a plan answered
         self.fell_back = 0  # executions a plan gave to graphql-core
         # graphql-core middleware (strawberry extensions with a ``resolve`` hook) or
@@ -228,6 +234,14 @@ class PlanCache:
         key = (query or "", operation_name)
         if query is not None and key in self._plans:
             return self._plans[key]
+        if query is not None and self._compile_after > 1:
+            seen = self._seen.get(key, 0) + 1
+            if seen < self._compile_after:
+                if len(self._seen) >= 4 * self._maxsize:
+                    self._seen.clear()
+                self._seen[key] = seen
+                return None
+            self._seen.pop(key, None)
         plan = None
         if self.enabled:
             operation = _operation(document, operation_name)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 __all__ = ["FieldCode", "is_mapping", "object_completer"]
@@ -27,6 +28,9 @@ def is_mapping(kind: type) -> bool:
     if found is None:
         found = _IS_MAPPING[kind] = issubclass(kind, Mapping)
     return found
+
+
+_CODE: dict[str, CodeType] = {}  # compiled completer source, by its text
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,13 @@ def object_completer(fields: list[FieldCode], *, root: bool, non_null: bool,
     pairs = ", ".join(f"{f.key!r}: v{i}" for i, f in enumerate(fields))
     lines.append(f"    return {{{pairs}}}")
     # The source is ours: names are GraphQL names (letters, digits, _), quoted by repr.
-    exec(compile("\n".join(lines), "<graphql plan>", "exec"), env)
+    # Compiling it is the costly part, and many selections share one shape.
+    source = "\n".join(lines)
+    code = _CODE.get(source)
+    if code is None:
+        if len(_CODE) >= 1024:
+            _CODE.clear()
+        code = _CODE[source] = compile(source, "<graphql plan>", "exec")
+    exec(code, env)
     complete: Callable[..., Any] = env["complete"]
     return complete
