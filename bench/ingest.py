@@ -25,7 +25,7 @@ Rate = messages / (last done - first publish).  Latency = done - publish
 timestamp, p50 and p99 over every message (raw) or every committed reading.
 The ratio is contender rate / raw rate.  "cpu us/msg" is this process's CPU
 time per message while the contender ran (for Neo4j, without the database's own
-work), "pub us/msg" the publisher's (including its start-up): figures that the
+work), "pub us/msg" the publisher's (from its first message): figures that the
 load of a shared machine changes far less than the rates.
 """
 
@@ -199,11 +199,11 @@ def _publisher(
         (len(t).to_bytes(2, "big") + t) for t in (f"twins/{x}/telemetry".encode() for x in twins)
     ]
     dumps, now = orjson.dumps, time.time
-    start = now()
+    start, cpu_start = now(), time.process_time()  # CPU from here: not the start-up
     start_at.value = start
     i = 0
     while i < count:
-        if rate:  # every millisecond, what is due by now: no bursts of paced messages
+        if rate:  # every half millisecond, what is due by now: no bursts of paced messages
             due = min(count, int((now() - start) * rate) + 1)
             if due <= i:
                 pub.read_acks()
@@ -227,7 +227,7 @@ def _publisher(
         pub.read_acks()
         i = due
     pub.close(60)
-    cpu.value = time.process_time()
+    cpu.value = time.process_time() - cpu_start
 
 
 class Publisher:
