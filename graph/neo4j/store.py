@@ -1,10 +1,13 @@
 """The Neo4j backend: the official driver, parameterised and batched (``UNWIND``) Cypher.
 
-Layout: ``graph.layout``; labels: ``graph.neo4j.labels``; values: ``graph.neo4j.codec``.
+Layout: ``graph.layout``; labels: ``graph.neo4j.labels``; values: ``graph.neo4j.codec``;
+the Cypher: ``graph.neo4j.cypher``, bulk writes as columns: ``graph.neo4j.columns``;
+driver settings and transactions: ``graph.neo4j.driver``.
 Each write set is one write transaction, retried by the driver on transient
 errors (``max_transaction_retry_time``).  User values only ever travel as
 parameters; the only names spliced into Cypher are labels and relationship
-types, which are checked against ``[A-Za-z][A-Za-z0-9_]*`` and backtick-quoted.
+types (checked against ``[A-Za-z][A-Za-z0-9_]*``) and, in column statements,
+property names (checked by ``graph.neo4j.columns``), all backtick-quoted.
 Driver exceptions become ``graph.errors`` at this boundary (``from exc``).
 
 Writers are serialised inside one process (see ``graph.engine``); run one
