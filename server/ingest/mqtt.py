@@ -26,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from graph.core import paused_gc
 from server.config import MqttConfig
 from server.ingest.client import SUPPORTED, BatchingClient, Publish
 from server.ingest.pipeline import Inbound
@@ -157,12 +158,12 @@ class MqttSource:
 
     def _on_publishes(self, publishes: list[Publish]) -> None:
         generation, now = self.generation, time.time()
-        self._deliver(
-            [
+        with paused_gc():  # as in the pipeline: objects without cycles, thousands per read
+            messages = [
                 Inbound(_topic_text(topic), payload, qos, mid, generation, now)
                 for topic, payload, qos, mid in publishes
             ]
-        )
+        self._deliver(messages)  # not paused: it may wait for room (back-pressure)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._on_publishes([(message._topic, bytes(message.payload), message.qos, message.mid)])
