@@ -38,10 +38,10 @@ if TYPE_CHECKING:
 __all__ = [
     "all_failed",
     "apply_property_updates",
+    "bad_timestamp",
     "missing_twin",
     "refusal",
     "update_patch",
-    "update_time",
     "upsert_batch",
 ]
 
@@ -153,16 +153,13 @@ def missing_twin(twin_id: str) -> ItemResult:
     return ItemResult(twin_id, False, NotFoundError(f"twin {twin_id!r} does not exist"))
 
 
-def update_time(up: PropertyUpdate) -> str | ItemResult:
-    """The update's time, normalised; or the refusal of an update whose time is bad."""
-    try:
-        return core.normalize_timestamp(up.timestamp)
-    except (ValueError, TypeError) as exc:
-        err = ValidationError(
-            f"bad timestamp {up.timestamp!r}: {exc}",
-            [ValidationProblem("/timestamp", str(exc), "INVALID_TIMESTAMP")],
-        )
-        return ItemResult(up.twin_id, False, err)
+def bad_timestamp(up: PropertyUpdate, exc: Exception) -> ItemResult:
+    """The refusal of an update whose time ``core.normalize_timestamp`` refused with ``exc``."""
+    err = ValidationError(
+        f"bad timestamp {up.timestamp!r}: {exc}",
+        [ValidationProblem("/timestamp", str(exc), "INVALID_TIMESTAMP")],
+    )
+    return ItemResult(up.twin_id, False, err)
 
 
 def refusal(up: PropertyUpdate, problems: Sequence[object]) -> ItemResult:
@@ -196,15 +193,16 @@ def _apply_updates(
     events: list[ChangeEvent] = []
     emit = store._hub.active
     check = core.telemetry_checker(store._registry)  # one per batch: this loop is the hot path
-    new_etag = core.new_etag
+    normalize, new_etag = core.normalize_timestamp, core.new_etag
     for up in updates:
         twin = changed.get(up.twin_id) or current.get(up.twin_id)
         if twin is None:
             results.append(missing_twin(up.twin_id))
             continue
-        ts = update_time(up)
-        if isinstance(ts, ItemResult):
-            results.append(ts)
+        try:
+            ts = normalize(up.timestamp)
+        except (ValueError, TypeError) as exc:
+            results.append(bad_timestamp(up, exc))
             continue
         problems = check(twin.model, up.values)
         if problems:

@@ -44,7 +44,7 @@ def _apply(store: EmbeddedGraph, updates: Sequence[PropertyUpdate]) -> list[Item
     nodes = store._graph._node
     check = core.telemetry_checker(store._registry)
     emit = store._hub.active
-    new_etag, update_time = core.new_etag, batch.update_time
+    normalize, new_etag = core.normalize_timestamp, core.new_etag
     results: list[ItemResult] = []
     events: list[ChangeEvent] = []
     # Twins changed so far: id -> [model, properties, packed metadata, ETag, the values
@@ -62,9 +62,10 @@ def _apply(store: EmbeddedGraph, updates: Sequence[PropertyUpdate]) -> list[Item
                 results.append(batch.missing_twin(twin_id))
                 continue
             model, props, meta = node[NX_MODEL], node[NX_PROPS], node[NX_META]
-        ts = update_time(up)
-        if isinstance(ts, ItemResult):
-            results.append(ts)
+        try:
+            ts = normalize(up.timestamp)
+        except (ValueError, TypeError) as exc:
+            results.append(batch.bad_timestamp(up, exc))
             continue
         values = up.values
         problems = check(model, values)
