@@ -21,9 +21,11 @@ deems retryable (a transient error, a lost connection) runs the whole work
 again in a managed read transaction, under the driver's retry policy
 (``max_transaction_retry_time``): reads are safe to repeat.
 
-Notifications are off for these sessions: the query layer names every
-configured containment relationship type, most of which a given database never
-uses, and the driver would log a warning for each unknown type on every query.
+Sessions take the store's driver configuration, whose server notifications
+are off (graph.neo4j.driver.connect): the query layer names every configured
+containment relationship type, most of which a given database never uses, and
+the driver would otherwise log a warning for each unknown type on every query.
+Asking for that per session again cost 0.1 ms of Python per operation.
 """
 
 from __future__ import annotations
@@ -54,9 +56,7 @@ def read_many(store: Neo4jGraph, work: Callable[[RunRead], _R]) -> _R:
     Errors are mapped to ``graph.errors`` like ``Neo4jGraph.run_read``.  Rows are
     :func:`rows_of`: for queries returning no nodes, relationships or paths, equal to
     ``record.data()``."""
-    with _mapped("read queries"), store._driver.session(
-        database=store._database, notifications_min_severity="OFF"
-    ) as session:
+    with _mapped("read queries"), store._driver.session(database=store._database) as session:
         try:
             return work(lambda cypher, params: rows_of(session.run(cypher, dict(params))))
         except (nex.Neo4jError, nex.DriverError) as exc:

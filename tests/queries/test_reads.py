@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -60,3 +61,19 @@ def test_read_many_runs_the_work_again_after_a_retryable_failure(neo4j_clean: st
         assert isinstance(store, Neo4jGraph)
         assert read_many(store, work) == [{"x": 1}, {"x": 2}]
         assert attempts == [0, 1]
+
+
+def test_walk_naming_unknown_relationship_types_logs_no_warning(
+        neo4j_clean: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Containment names the database never saw (``holds``) must not make the driver
+    log a server notification on every question."""
+    from queries_reference import load
+
+    from queries import Containment, Descendants, QueryEngine
+
+    with open_graph(neo4j_clean) as store, caplog.at_level(logging.INFO):
+        load(store)
+        engine = QueryEngine(store, containment=Containment(down=("contains", "holds"), up=()))
+        found = engine.run(Descendants("bldg1"))
+        assert [r.twin_id for r in found] == ["floor1", "floor2", "room1", "room2"]
+    assert not [r for r in caplog.records if r.name.startswith("neo4j")]
