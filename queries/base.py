@@ -112,9 +112,10 @@ class QueryEngine:
         if read_view is not None:
             with read_view() as g:
                 return op.embedded(g, ctx)
-        # All queries of one operation (a walk's levels, its existence check) in one
-        # session and read transaction: each transaction is a round trip or two.
-        if isinstance(self.store, Neo4jGraph):  # rows without record.data()'s walk
+        # Neo4j: auto-commit reads of plain rows, one round trip per query (see
+        # graph.neo4j.reads); other Cypher stores: one transaction per operation if
+        # they offer it, else one per query.
+        if isinstance(self.store, Neo4jGraph):
             return read_many(self.store, lambda run_read: op.run_cypher(run_read, ctx))
         run_read_many = getattr(self.store, "run_read_many", None)
         if run_read_many is not None:
