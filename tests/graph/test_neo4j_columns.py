@@ -102,7 +102,8 @@ def _snapshot(g: Neo4jGraph) -> dict[str, Any]:
 
     def norm(p: dict[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in p.items() if k not in ("$etag", "$metadata", "$json")}
-        out["$json"] = sorted(p.get("$json") or [])
+        if "$json" in p:  # order aside: an absent list and an empty one differ
+            out["$json"] = sorted(p["$json"])
         if "$metadata" in p:
             out["$metadata"] = {k: v[1] for k, v in orjson.loads(p["$metadata"]).items()}
         return out
