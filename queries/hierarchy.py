@@ -142,11 +142,11 @@ class Siblings(Operation[list[str]]):
             f"{start_match(q, self.twin_id)}\n"
             f"OPTIONAL MATCH (x){up}(p:{TWIN_LABEL}){down}(s:{TWIN_LABEL}) "
             f"{where_clause(conds)}\n"
-            f"RETURN DISTINCT s.{NODE_ID} AS id"
+            f"RETURN count(*) AS n, collect(DISTINCT s.{NODE_ID}) AS ids"  # one row
         )
         return text, q.params
 
     def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> list[str]:
-        if not rows:
+        if not rows or not rows[0]["n"]:
             raise NotFoundError(f"twin {self.twin_id!r} does not exist")
-        return sorted({r["id"] for r in rows if r["id"] is not None})
+        return sorted(rows[0]["ids"])

@@ -312,14 +312,15 @@ class Paths(Operation[list[Path]]):
             f"{start_match(q, self.twin_id)}\n"
             f"OPTIONAL MATCH p = (x){seg}(d:{TWIN_LABEL}) {where_clause(conds)}\n"
             f"WITH p LIMIT {q.param(self.cap(ctx))}\n"
-            f"RETURN p IS NOT NULL AS found, {NODES_EXPR} AS nodes, {HOPS_EXPR} AS hops"
+            f"RETURN count(*) AS n, collect(CASE WHEN p IS NOT NULL "
+            f"THEN [{NODES_EXPR}, {HOPS_EXPR}] END) AS found"  # one row: see Neighbors
         )
         return text, q.params
 
     def from_rows(self, rows: Sequence[Mapping[str, Any]], ctx: QueryContext) -> list[Path]:
-        if not rows:
+        if not rows or not rows[0]["n"]:
             raise NotFoundError(f"twin {self.twin_id!r} does not exist")
-        paths = sorted(path_from_row(r["nodes"], r["hops"]) for r in rows if r["found"])
+        paths = sorted(path_from_row(nodes, hops) for nodes, hops in rows[0]["found"])
         return paths[: self.cap(ctx)]
 
 
