@@ -16,6 +16,7 @@ from typing import Any
 from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from graph.core import paused_gc
 from server.auth import AuthError
 from server.graphql.compiled import Fallback, Plan, PlanCache, PlanTimeout, run_now
 from server.graphql.context import GraphQLContext
@@ -46,7 +47,8 @@ async def run_plan(plans: PlanCache, plan: Plan, variables: dict[str, Any] | Non
     try:
         run = plan.execute(variables, ctx, root_value, operation_extensions, limit)
         if ctx.inline_store:  # resolvers never wait: no event loop round trip
-            data = run_now(run)
+            with paused_gc():  # a long answer's allocations would rescan the whole graph
+                data = run_now(run)
         else:
             async with asyncio.timeout(limit):
                 data = await run
