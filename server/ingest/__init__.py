@@ -15,8 +15,9 @@ from graph.base import ChangeEvent, Subscription, TwinGraph
 from server.config import IngestConfig, TopicRule
 from server.ingest.deadletters import DeadLetter, DeadLetterLog
 from server.ingest.decode import DecodeError, Reading, decode_payload
+from server.ingest.inbox import Inbound
 from server.ingest.mqtt import MqttSource
-from server.ingest.pipeline import Inbound, IngestPipeline
+from server.ingest.pipeline import IngestPipeline
 from server.ingest.topics import DEFAULT_RULES, Route, TopicRouter, model_topic_rules
 from server.metrics import IngestMetrics
 

@@ -29,7 +29,7 @@ from paho.mqtt.properties import Properties
 from graph.core import paused_gc
 from server.config import MqttConfig
 from server.ingest.client import SUPPORTED, BatchingClient, Publish
-from server.ingest.pipeline import Inbound
+from server.ingest.inbox import Inbound
 
 __all__ = ["MqttSource"]
 

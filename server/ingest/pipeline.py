@@ -25,7 +25,6 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,76 +36,20 @@ from ontology.instance import validate_telemetry
 from server.config import IngestConfig
 from server.ingest.deadletters import DeadLetter, payload_excerpt
 from server.ingest.decode import DecodeError, Reading, decode_payload
+from server.ingest.inbox import Inbound, Inbox
 from server.ingest.topics import TopicRouter
 from server.metrics import IngestMetrics, observe_many
 
-__all__ = ["Acknowledger", "CommitListener", "Inbound", "IngestPipeline"]
+__all__ = ["Acknowledger", "CommitListener", "IngestPipeline"]
 
 log = logging.getLogger("graphtwin.ingest")
 
 CommitListener = Callable[[Sequence[Reading], float], None]
 
 
-@dataclass(slots=True)
-class Inbound:
-    """One received MQTT message, as the network thread hands it over."""
-
-    topic: str
-    payload: bytes
-    qos: int = 0
-    mid: int = 0
-    generation: int = 0  # the broker connection it arrived on: acks are only valid there
-    received: float = 0.0
-
-
 class Acknowledger(Protocol):
     def ack(self, messages: Sequence[Inbound]) -> None:
         """Acknowledge the QoS 1 messages among ``messages`` (they are committed)."""
-
-
-class _Inbox:
-    """A bounded FIFO whose ``put`` waits while full (that wait is the back-pressure)."""
-
-    def __init__(self, capacity: int, batch_size: int) -> None:
-        self.capacity = capacity
-        self.batch_size = batch_size
-        self.items: deque[Inbound] = deque()
-        self.cond = threading.Condition()
-        self.closed = False
-
-    def put(self, items: list[Inbound]) -> None:
-        with self.cond:
-            while len(self.items) >= self.capacity and not self.closed:
-                self.cond.wait(0.5)
-            before = len(self.items)
-            self.items.extend(items)
-            # The worker waits for a first item or a full batch.
-            if before == 0 or before < self.batch_size <= len(self.items):
-                self.cond.notify_all()
-
-    def take(self, max_size: int, max_delay: float, stop: threading.Event) -> list[Inbound]:
-        with self.cond:
-            while not self.items:
-                if stop.is_set():
-                    # Shutting down: a short quiet period for messages already on the wire.
-                    self.cond.wait(0.1)
-                    if not self.items:
-                        return []
-                    break
-                self.cond.wait(0.1)
-            deadline = self.items[0].received + max_delay
-            while len(self.items) < max_size and not stop.is_set():
-                remaining = deadline - time.time()
-                if remaining <= 0:
-                    break
-                self.cond.wait(remaining)
-            n = min(max_size, len(self.items))
-            batch = [self.items.popleft() for _ in range(n)]
-            self.cond.notify_all()  # wake a network thread waiting for room
-            return batch
-
-    def __len__(self) -> int:
-        return len(self.items)
 
 
 @dataclass(slots=True)
@@ -135,7 +78,7 @@ class IngestPipeline:
         self.metrics = metrics
         self.deadletters = store.dead_letters
         self.acknowledger: Acknowledger | None = None
-        self._inbox = _Inbox(config.batch.max_pending, self.batch_limit())
+        self._inbox = Inbox(config.batch.max_pending, self.batch_limit())
         self._stop = threading.Event()
         self._abandon = threading.Event()
         self._thread: threading.Thread | None = None
@@ -148,7 +91,7 @@ class IngestPipeline:
 
     # ------------------------------------------------------------------ control
     def add_commit_listener(self, listener: CommitListener) -> None:
-        """Called on the worker thread with each committed batch's readings and the commit time."""
+        """Called on the writing thread with each committed batch's readings and the commit time."""
         self._listeners.append(listener)
 
     def start(self) -> None:
