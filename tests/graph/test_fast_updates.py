@@ -5,6 +5,7 @@ after reopening, the same journalled state."""
 
 from __future__ import annotations
 
+import gc
 import random
 import sqlite3
 from pathlib import Path
@@ -16,6 +17,7 @@ from graph_test_models import DEVICE, MODELS, ROOM, SPACE
 
 from graph import ChangeEvent, PropertyUpdate, StoreUnavailableError, TwinUpsert, batch
 from graph.embedded import EmbeddedGraph
+from graph.layout import NX_META
 
 IDS = [f"t{i}" for i in range(12)]
 
@@ -161,3 +163,19 @@ def test_documents_written_by_earlier_versions_still_load(
             [PropertyUpdate("r", {"temperature": 2.0}, "2030-01-01T00:00:06Z")]
         )
         assert g.get_twin("r").properties["temperature"] == 2.0
+
+
+def test_metadata_in_memory_gives_the_garbage_collector_nothing_to_track(tmp_path: Path) -> None:
+    # Why metadata is packed (graph/embedded/meta.py): tracked metadata made full
+    # collections rescan every twin every few dozen ingestion batches.
+    with EmbeddedGraph(tmp_path) as g:
+        g.add_models(MODELS)
+        g.upsert_batch([TwinUpsert("r", ROOM, {"area": 1.0, "name": "r"})])
+        g.apply_property_updates(
+            [PropertyUpdate("r", {"temperature": 2.0}, "2030-01-01T00:00:00Z")]
+        )
+        with g.read_view() as view:
+            meta = view.nodes["r"][NX_META]
+        assert set(meta) == {"area", "name", "temperature"}
+        assert not gc.is_tracked(meta)
+        assert g.get_twin("r").metadata["temperature"].source == "device"
