@@ -15,7 +15,14 @@ import orjson
 import pytest
 from graph_test_models import DEVICE, MODELS, ROOM, SPACE
 
-from graph import ChangeEvent, PropertyUpdate, StoreUnavailableError, TwinUpsert, batch
+from graph import (
+    ChangeEvent,
+    PropertyUpdate,
+    StoreUnavailableError,
+    TwinGraph,
+    TwinUpsert,
+    batch,
+)
 from graph.embedded import EmbeddedGraph
 from graph.layout import NX_META
 
@@ -78,7 +85,7 @@ def _event(e: ChangeEvent) -> tuple[Any, ...]:
     return (e.kind, e.id, e.time, e.model, e.patch, data.properties, dict(data.metadata))
 
 
-def _documents(g: EmbeddedGraph) -> dict[str, tuple[Any, ...]]:
+def _documents(g: TwinGraph) -> dict[str, tuple[Any, ...]]:
     return {t.id: (t.model, t.properties, dict(t.metadata)) for t in g.iter_twins()}
 
 
@@ -168,7 +175,8 @@ def test_documents_written_by_earlier_versions_still_load(
 def test_metadata_in_memory_gives_the_garbage_collector_nothing_to_track(tmp_path: Path) -> None:
     # Why metadata is packed (graph/embedded/meta.py): tracked metadata made full
     # collections rescan every twin every few dozen ingestion batches.
-    with EmbeddedGraph(tmp_path) as g:
+    g = EmbeddedGraph(tmp_path)
+    with g:
         g.add_models(MODELS)
         g.upsert_batch([TwinUpsert("r", ROOM, {"area": 1.0, "name": "r"})])
         g.apply_property_updates(
