@@ -79,7 +79,9 @@ class MqttConfig:
     username: str | None = None
     password: str | None = None
     session_expiry: int = 86400  # seconds the broker keeps our session while we are away
-    receive_maximum: int = 1000  # MQTT 5: unacknowledged QoS 1 messages the broker may send
+    # MQTT 5: unacknowledged QoS 1 messages the broker may send. Twice batch.max_size, so one
+    # batch is written while the next one fills (docs/ingestion.md).
+    receive_maximum: int = 4000
     reconnect_min_delay: int = 1
     reconnect_max_delay: int = 30
 
