@@ -74,6 +74,7 @@ from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.nodes import convert_selections
 
+from graph.core import paused_gc
 from server.graphql.objcode import FieldCode, is_mapping, object_completer
 
 __all__ = ["Fallback", "Plan", "PlanCache", "run_now"]
@@ -583,8 +584,14 @@ class _Compiler:
             value = call(source, run, path)
             if isawaitable(value):
                 value = await value
-            done = value_fn(value, run, path)
-            return await done if complete.is_async else done
+            if complete.is_async:
+                return await value_fn(value, run, path)
+            if run.concurrent and type(value) is list and len(value) > 100:
+                # A long answer from a database, completed without waiting: no cyclic
+                # collection meanwhile (in memory, run_plan pauses it for the whole run).
+                with paused_gc():
+                    return value_fn(value, run, path)
+            return value_fn(value, run, path)
 
         return _Node(field_async, True, True)
 

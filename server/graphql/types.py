@@ -195,12 +195,14 @@ def twin_of(t: base.Twin) -> Twin:
     return Twin(id=t.id, model=t.model, etag=t.etag, properties=JSON(props), _twin=t)
 
 
-def _reached_id_and_model(depth: int, twin_id: str, model: str) -> ReachedTwin:
-    """A ReachedTwin carrying only what the caller selected (depth, twin id and model);
-    see ``_reached``.  A plain dict stands in for the objects: neither type has
-    ``is_type_of`` or a resolver on these fields, so graphql-core and fastlists read
-    dicts the same way, and a building's 2,000 of them cost a third as much."""
-    return cast(ReachedTwin, {"depth": depth, "twin": {"id": twin_id, "model": model}})
+def _reached_ids_and_models(found: Sequence[QReached]) -> list[ReachedTwin]:
+    """ReachedTwins carrying only what the caller selected (depth, twin id and model);
+    see ``_reached``.  Plain dicts stand in for the objects: neither type has
+    ``is_type_of`` or a resolver on these fields, so graphql-core, fastlists and
+    compiled plans read dicts the same way, and a building's 2,000 of them cost a
+    third as much (built in one comprehension: no call per twin)."""
+    return cast(list[ReachedTwin], [
+        {"depth": r.depth, "twin": {"id": r.twin_id, "model": r.model or ""}} for r in found])
 
 
 async def hydrate(info: Info, ids: Sequence[str]) -> dict[str, Twin]:
@@ -275,7 +277,7 @@ async def _reached(info: Info, found: Sequence[QReached],
     if all(r.model is not None for r in found) and not _twin_documents_needed(info):
         # The walk already knows each twin's model: reading 2,000 documents back
         # just to print ids and models is most of a subtree query on Neo4j.
-        return [_reached_id_and_model(r.depth, r.twin_id, r.model or "") for r in found]
+        return _reached_ids_and_models(found)
     if all(r.document is not None for r in found):  # the walk read them (walk_documents)
         return [ReachedTwin(depth=r.depth, twin=twin_of(r.document)) for r in found]
     twins = await hydrate(info, [r.twin_id for r in found])
