@@ -58,3 +58,60 @@ def test_errors_stay_visible(neo4j_store_uri: str) -> None:
         assert isinstance(g, Neo4jGraph)
         with pytest.raises(GraphError, match="Neo4j error"):
             g.run_read("MATCH (n) RETURN n.x +", {})
+
+
+def _operators(plan: dict[str, Any]) -> set[str]:
+    ops = {plan["operatorType"].split("@")[0].removesuffix("(Locking)")}
+    for child in plan.get("children", []):
+        ops |= _operators(child)
+    return ops
+
+
+def test_every_lookup_of_a_twin_by_id_seeks_the_index(neo4j_store_uri: str) -> None:
+    """Plans are cached; one made while index statistics said "empty" would scan the whole
+    index per row (seconds per batch) unless the statement forces the seek."""
+    from neo4j import GraphDatabase
+
+    from graph.neo4j import cypher
+    from graph.neo4j.columns import group_by_names
+
+    (cols,), _ = group_by_names([{"$dtId": "x", "p": 1.0}], 1)
+    params: dict[str, Any] = {
+        "ids": [],
+        "keys": [],
+        "rows": [],
+        "id": "x",
+        "name": None,
+        "s": [],
+        "t": [],
+    }
+    statements = [
+        cypher.READ_TWINS,
+        cypher.READ_RELS,
+        cypher.READ_OUT,
+        cypher.READ_IN,
+        cypher.TWIN_MODELS,
+        cypher.DEL_RELS,
+        cypher.DEL_TWINS,
+        cypher.UPDATE_TWINS,
+        cypher.MERGE_PROPS,
+        cypher.put_twins(["Room"], ["Other"], create=False),
+        cypher.put_rels("contains", new=True),
+        cypher.put_rels("contains", new=False),
+        cypher.create_rels_columns("contains", cols),
+        cypher.merge_props_columns(cols),
+    ]
+    with open_graph(neo4j_store_uri):  # creates the constraint
+        pass
+    with GraphDatabase.driver(neo4j_store_uri, auth=None) as driver:
+        # Twins the index statistics do not count yet: unhinted, this plans a scan.
+        driver.execute_query("UNWIND range(1, 5000) AS i CREATE (:Twin {`$dtId`: 'x' + i})")
+        fresh = f" /* {uuid.uuid4().hex} */"  # planned now, not taken from the plan cache
+        for statement in statements:
+            plan = driver.execute_query(
+                "EXPLAIN " + statement + fresh, {**params, **cols.params, "expected": []}
+            ).summary.plan
+            assert plan is not None
+            ops = _operators(plan)
+            assert "NodeUniqueIndexSeek" in ops, statement
+            assert not ops & {"NodeIndexScan", "NodeByLabelScan", "AllNodesScan"}, statement
