@@ -553,17 +553,19 @@ def test_compiled_telemetry_checker_says_exactly_what_validate_telemetry_says(
     mixing valid and invalid values, every kind of name, odd keys and odd payloads."""
     rng = random.Random(4)
     names: list[Any] = [
-        *[
-            "name",
-            "mode",
-            "tags",
-            "lastReading",
-            "occupancy",
-            "thermostat1",
-            "contains",
-            "targetTemperature",
-        ],
-        *["serialNumber", "temperature", "reboot", "$metadata", "nmae"],
+        "name",
+        "mode",
+        "tags",
+        "lastReading",
+        "occupancy",
+        "thermostat1",
+        "contains",
+        "targetTemperature",
+        "serialNumber",
+        "temperature",
+        "reboot",
+        "$metadata",
+        "nmae",
         7,
     ]
     good = {
