@@ -33,11 +33,8 @@ from typing import Any, cast
 
 from graphql import (
     DocumentNode,
-    FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLBoolean,
-    GraphQLError,
     GraphQLFloat,
     GraphQLID,
     GraphQLInt,
@@ -48,13 +45,9 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfoHelpers,
     GraphQLString,
-    InlineFragmentNode,
-    Node,
     OperationDefinitionNode,
     OperationType,
-    SelectionSetNode,
     Undefined,
-    VariableNode,
 )
 from graphql.execution.collect_fields import (
     FieldDetails,
@@ -62,7 +55,6 @@ from graphql.execution.collect_fields import (
     collect_fields,
     collect_subfields,
 )
-from graphql.execution.get_variable_signature import get_variable_signature
 from graphql.execution.values import (
     VariableValues,
     VariableValueSource,
@@ -76,6 +68,16 @@ from strawberry.types.nodes import convert_selections
 
 from graph.core import paused_gc
 from server.graphql.objcode import FieldCode, is_mapping, object_completer
+from server.graphql.planvars import (
+    INT_MAX,
+    INT_MIN,
+    Unsupported,
+    check_selections,
+    plain_input,
+    simple_variables,
+    uses_variables,
+    variable_arguments,
+)
 
 __all__ = ["Fallback", "Plan", "PlanCache", "run_now"]
 
@@ -91,14 +93,9 @@ class PlanTimeout(Exception):
     """The plan ran past ``limits.timeout_seconds`` (checked before each resolver)."""
 
 
-class _Unsupported(Exception):
-    """Raised while compiling: the document gets no plan."""
-
-
 # A compiled value completer: (value, run, path) -> answer, or an awaitable of it.
 _Completer = Callable[[Any, "_Run", Path | None], Any]
 _NO_VARIABLES = VariableValues({}, {})
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 async def _gather(values: Any) -> list[Any]:
@@ -159,7 +156,7 @@ class Plan:
         self.is_async = self._root.is_async
         self._schema = strawberry_schema._schema
         self._var_defs = operation.variable_definitions or ()
-        self._simple = _simple_variables(self._schema, self._var_defs)
+        self._simple = simple_variables(self._schema, self._var_defs)
 
     def _variables(self, inputs: Mapping[str, Any]) -> VariableValues:
         """graphql-core's coerced variables.  Plain scalar values of the right Python
@@ -175,7 +172,7 @@ class Plan:
                         break
                     sources[name] = VariableValueSource(signature)
                     continue
-                if not _plain_input(value, kinds, non_null):
+                if not plain_input(value, kinds, non_null):
                     break
                 sources[name] = VariableValueSource(signature, value)
                 coerced[name] = value
@@ -249,7 +246,7 @@ class PlanCache:
             if operation is not None:
                 try:
                     plan = Plan(self._schema, document, operation)
-                except _Unsupported:
+                except Unsupported:
                     plan = None
                 except Exception:  # a bug here must not cost the query: no plan
                     log.exception("could not compile a GraphQL query; it runs uncompiled")
@@ -259,44 +256,6 @@ class PlanCache:
                 self._plans.pop(next(iter(self._plans)))
             self._plans[key] = plan
         return plan
-
-
-# Python types graphql-core's input coercion returns unchanged, per scalar.
-_PLAIN_INPUTS: dict[Any, frozenset[type]] = {
-    GraphQLString: frozenset({str}), GraphQLID: frozenset({str}),
-    GraphQLBoolean: frozenset({bool}), GraphQLInt: frozenset({int}),
-    GraphQLFloat: frozenset({float}),
-}
-
-
-def _plain_input(value: Any, kinds: frozenset[type], non_null: bool) -> bool:
-    """Whether input coercion would return ``value`` as it is."""
-    kind = type(value)
-    if value is None:
-        return not non_null
-    return kind in kinds and (kind is not int or _INT_MIN <= value <= _INT_MAX) and (
-        kind is not float or math.isfinite(value))
-
-
-_Simple = list[tuple[str, Any, bool, frozenset[type]]]
-
-
-def _simple_variables(schema: Any, var_defs: Any) -> _Simple | None:
-    """(name, signature, non-null, plain Python types) per variable when every one is
-    a built-in scalar without a default; else None (``get_variable_values`` runs)."""
-    out = []
-    for var_def in var_defs:
-        signature = get_variable_signature(schema, var_def)
-        if isinstance(signature, GraphQLError) or var_def.default_value is not None:
-            return None
-        var_type, non_null = signature.type, False
-        if isinstance(var_type, GraphQLNonNull):
-            var_type, non_null = var_type.of_type, True
-        kinds = _PLAIN_INPUTS.get(var_type)
-        if kinds is None:
-            return None
-        out.append((signature.name, signature, non_null, kinds))
-    return out
 
 
 def _operation(document: DocumentNode,
@@ -310,42 +269,6 @@ def _operation(document: DocumentNode,
     if op is None or op.operation is not OperationType.QUERY:
         return None
     return op
-
-
-# A value of each built-in scalar, standing in for a variable while the arguments
-# that do not depend on variables are converted once (see _variable_arguments).
-_PLACEHOLDERS: dict[Any, Any] = {GraphQLString: "", GraphQLID: "", GraphQLInt: 0,
-                                 GraphQLFloat: 0.0, GraphQLBoolean: False}
-
-
-def _variable_arguments(field_def: Any, node: FieldNode, definition: Any, registry: Any,
-                        config: Any) -> tuple[dict[str, Any], list[tuple[str, str, bool]]] | None:
-    """For a field whose variable arguments are all bare ``$name`` of a built-in
-    scalar type (``twin(id: $id)``): the resolver's keyword arguments converted once
-    with placeholders, and (Python name, variable, non-null) to put each variable's
-    coerced value in at run time (input coercion already made it the argument's
-    value).  None for anything else (lists, input objects, enums)."""
-    placeholders: dict[str, Any] = {}
-    by_variable: list[tuple[str, str, bool]] = []
-    python_names = {config.name_converter.from_argument(a): a.python_name
-                    for a in definition.arguments}
-    for arg in node.arguments or ():
-        if not _uses_variables(arg.value):
-            continue
-        arg_def = field_def.args.get(arg.name.value)
-        if not isinstance(arg.value, VariableNode) or arg_def is None:
-            return None
-        arg_type, non_null = arg_def.type, False
-        if isinstance(arg_type, GraphQLNonNull):
-            arg_type, non_null = arg_type.of_type, True
-        if arg_type not in _PLACEHOLDERS or arg.name.value not in python_names:
-            return None
-        placeholders[arg.value.name.value] = _PLACEHOLDERS[arg_type]
-        by_variable.append((python_names[arg.name.value], arg.value.name.value, non_null))
-    stand_in = VariableValues({}, placeholders)
-    converted = convert_arguments(get_argument_values(field_def, node, stand_in),
-                                  definition.arguments, registry, config)
-    return converted, by_variable
 
 
 async def _concurrently(fields: list[tuple[str, _Node]], source: Any, run: _Run,
@@ -371,41 +294,6 @@ async def _concurrently(fields: list[tuple[str, _Node]], source: Any, run: _Run,
     return out
 
 
-def _uses_variables(node: Node) -> bool:
-    """Whether an AST subtree (an argument's value) refers to a variable."""
-    if isinstance(node, VariableNode):
-        return True
-    for key in node.keys:
-        value = getattr(node, key, None)
-        for child in value if isinstance(value, tuple | list) else (value,):
-            if isinstance(child, Node) and _uses_variables(child):
-                return True
-    return False
-
-
-def _check_selections(node: SelectionSetNode | None,
-                      fragments: Mapping[str, FragmentDefinitionNode]) -> bool:
-    """Whether a selection set (fragments followed) uses variables; raises
-    ``_Unsupported`` for directives (``@skip``, ``@include``, ``@defer``...)."""
-    if node is None:
-        return False
-    uses = False
-    for sel in node.selections:
-        if sel.directives:
-            raise _Unsupported
-        if isinstance(sel, FieldNode):
-            uses = any(_uses_variables(a) for a in sel.arguments or ()) or uses
-            uses = _check_selections(sel.selection_set, fragments) or uses
-        elif isinstance(sel, InlineFragmentNode):
-            uses = _check_selections(sel.selection_set, fragments) or uses
-        elif isinstance(sel, FragmentSpreadNode):
-            frag = fragments.get(sel.name.value)
-            if frag is None or frag.directives or frag.variable_definitions:
-                raise _Unsupported
-            uses = _check_selections(frag.selection_set, fragments) or uses
-    return uses
-
-
 class _Compiler:
     def __init__(self, strawberry_schema: Any, document: DocumentNode,
                  operation: OperationDefinitionNode) -> None:
@@ -416,8 +304,8 @@ class _Compiler:
                               if isinstance(d, FragmentDefinitionNode)}
         self.fragments = {n: FragmentDetails(d) for n, d in self.fragment_defs.items()}
         if operation.directives:
-            raise _Unsupported
-        _check_selections(operation.selection_set, self.fragment_defs)
+            raise Unsupported
+        check_selections(operation.selection_set, self.fragment_defs)
         self.info_class = strawberry_schema.config.info_class
 
     def root(self) -> _Node:
@@ -431,7 +319,7 @@ class _Compiler:
                 defers: list[Any], root: bool = False, non_null: bool = False) -> _Node:
         """An object's selection set; a null (not the root value) completes as null."""
         if defers or obj_type.is_type_of is not None or obj_type.interfaces:
-            raise _Unsupported
+            raise Unsupported
         fields = [(key, self._field(obj_type, key, details)) for key, details in grouped.items()]
         needs_path = any(f.needs_path for _, f in fields)
         if not any(f.is_async for _, f in fields):
@@ -463,7 +351,7 @@ class _Compiler:
             type_name = parent.name
             return _Node(lambda _s, _r, _p: type_name, False, False)
         if name.startswith("__"):  # introspection: graphql-core answers it
-            raise _Unsupported
+            raise Unsupported
         field_def = parent.fields[name]
         sub_grouped = None
         if node.selection_set is not None:
@@ -506,9 +394,9 @@ class _Compiler:
         schema, operation, fragments = self.schema, self.operation, self.fragment_defs
         info_class, sschema = self.info_class, self.sschema
         type_name, return_type, field_name = parent.name, field_def.type, node.name.value
-        dynamic_args = any(_uses_variables(a) for a in node.arguments or ())
+        dynamic_args = any(uses_variables(a) for a in node.arguments or ())
         # strawberry's ``info.selected_fields``, computed once when no variable can change it
-        selected = None if _check_selections(node.selection_set, fragments) else \
+        selected = None if check_selections(node.selection_set, fragments) else \
             convert_selections(cast(Any, RawInfo(
                 field_name, field_nodes, return_type, parent, Path(None, key, type_name), schema,
                 fragments, None, operation, {}, None, isawaitable, None, _HELPERS, {})),
@@ -526,7 +414,7 @@ class _Compiler:
                                            sschema.config)
             static_kwargs = (None if dynamic_args else convert_arguments(
                 get_argument_values(field_def, node, None), arguments, registry, config))
-            by_variable = _variable_arguments(field_def, node, definition, registry, config) \
+            by_variable = variable_arguments(field_def, node, definition, registry, config) \
                 if dynamic_args else None
             if by_variable is not None:
                 static_kwargs = by_variable[0]
@@ -611,7 +499,7 @@ class _Compiler:
                                           self.operation, gql_type, details)
             return self._object(gql_type, collected.grouped_field_set,
                                 collected.new_defer_usages, non_null=non_null)
-        raise _Unsupported  # interfaces and unions: graphql-core resolves the type
+        raise Unsupported  # interfaces and unions: graphql-core resolves the type
 
     @staticmethod
     def _list(item: _Node, non_null: bool) -> _Node:
@@ -660,7 +548,7 @@ def _leaf(leaf: GraphQLLeafType, non_null: bool, passthrough: tuple[type, ...]) 
 
     def complete(value: Any, _run: _Run, _path: Path | None) -> Any:
         kind = type(value)
-        if kind in passthrough or (is_int and kind is int and _INT_MIN <= value <= _INT_MAX) or (
+        if kind in passthrough or (is_int and kind is int and INT_MIN <= value <= INT_MAX) or (
                 is_float and kind is float and math.isfinite(value)):
             return value
         if value is None:
