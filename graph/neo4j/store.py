@@ -291,9 +291,9 @@ class Neo4jGraph(StoreBase):
                 params, at = cols.params, cols.positions
                 for name, values in beside.items():
                     if len(at) == len(chunk):  # the whole chunk: the common case
-                        params[name] = values[start : start + len(chunk)]
+                        params[name] = Rows(values[start : start + len(chunk)])
                     else:
-                        params[name] = [values[start + p] for p in at]
+                        params[name] = Rows(values[start + p] for p in at)
                 out.append(Statement(query(cols), params, check, len(at)))
             rest.extend(start + p for p in left)
         return rest
