@@ -27,7 +27,8 @@ Neo4j
 Embedded (networkx.MultiDiGraph)
 --------------------------------
 - Node key = twin id; attributes ``model`` (str), ``props`` (dict), ``etag``,
-  ``meta`` (dict name -> PropertyMeta).
+  ``meta`` (dict name -> packed ``"<time> <source>"`` string, see
+  ``graph.embedded.meta``: a dict of strings, which the cyclic GC does not track).
 - Edge key = relationship id; attributes ``name``, ``props`` (dict), ``etag``.
 """
 
