@@ -57,6 +57,7 @@ from queries import (
     TwinFilter,
     make_steps,
 )
+from server.app import freeze_startup_objects
 from server.auth import Authenticator
 from server.graphql import Limits, create_graphql_router
 from server.graphql.context import GraphQLContext
@@ -380,6 +381,7 @@ def main() -> None:
             t0 = time.perf_counter()
             n = load(store, args.buildings)
             print(f"embedded: loaded {n} twins in {time.perf_counter() - t0:.1f} s", flush=True)
+            freeze_startup_objects()  # as `graphtwin serve` does after loading
             bench_store("embedded", store, direct_embedded(store), args.buildings, args.iterations)
             # The query layer alone (no GraphQL, no hydration), for reference.
             engine = QueryEngine(store)

@@ -10,6 +10,7 @@ can run the whole server in-process and everything ends with it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import json
 import logging
@@ -32,7 +33,13 @@ from server.health import health_router
 from server.ingest import IngestService
 from server.metrics import CONTENT_TYPE_LATEST, IngestMetrics
 
-__all__ = ["DEMO_QUIET_TWIN", "ServerRuntime", "create_app", "load_model_dir"]
+__all__ = [
+    "DEMO_QUIET_TWIN",
+    "ServerRuntime",
+    "create_app",
+    "freeze_startup_objects",
+    "load_model_dir",
+]
 
 log = logging.getLogger("graphtwin.server")
 
@@ -242,6 +249,22 @@ def _operations_router() -> APIRouter:
         return {"items": [d.to_json() for d in items], "total": log.count()}
 
     return router
+
+
+def freeze_startup_objects() -> None:
+    """Take what startup loaded out of the cyclic garbage collector's generations.
+
+    The embedded store holds every twin in memory for the life of the process, and
+    each full collection rescans all of it: a pause that grows with the graph (about
+    a third of a 2,000-twin answer's time when one fell inside it) and sets the p99 of
+    queries and ingestion. Frozen objects are still freed by reference counting (what
+    the store replaces or deletes holds no cycles); only cyclic garbage among them
+    would never be collected, and what startup builds (the graph, the model registry,
+    the schema) lives until shutdown. Process-wide, so `graphtwin serve` calls it once,
+    after ``create_app`` loaded everything; neither the store nor the app does.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -136,7 +136,7 @@ def _banner(settings: Settings) -> str:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.app import create_app
+    from server.app import create_app, freeze_startup_objects
 
     # amqtt's state machine (transitions) logs every session change at INFO.
     for noisy in ("transitions", "amqtt"):
@@ -159,6 +159,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "WARNING: --demo runs in OPEN MODE: anyone who can reach the port can read and write.",
             file=sys.stderr,
         )
+    freeze_startup_objects()  # the loaded graph out of the cyclic GC's rescans
     print(_banner(settings), flush=True)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level=args.log_level, lifespan="on"
