@@ -227,6 +227,41 @@ class StoreBase(TwinGraph):
             core.check_write_access(self._registry, iface, [(k,) for k in props], source),
         )
         core.validate_twin(self._registry, model, props)
+        if old is not None and old.model != model:
+            self._check_model_change(twin_id, model)
+
+    def _check_model_change(self, twin_id: str, model: str) -> None:
+        """A twin replaced by one of another model keeps its relationships only if the new
+        model allows each of them, as if it were created now: the walks rely on a twin's
+        relationships being those its model declares (queries/walk.py prunes by it)."""
+        out, into = self._read_out(twin_id, None), self._read_in(twin_id, None)
+        ends = self._twin_models([r.target for r in out] + [r.source for r in into])
+        ends[twin_id] = model
+        problems: list[ValidationProblem] = []
+        for rel, source_model, target_model in [
+            *((r, model, ends.get(r.target)) for r in out),
+            *((r, ends.get(r.source), model) for r in into),
+        ]:
+            if source_model is None:
+                continue
+            try:
+                core.validate_relationship(
+                    self._registry, source_model, rel.name, target_model, rel.properties
+                )
+            except ValidationError as exc:
+                problems.append(
+                    ValidationProblem(
+                        "/$metadata/$model",
+                        f"relationship {rel.id!r} ({rel.source} -{rel.name}-> {rel.target}): {exc}",
+                        "RELATIONSHIP_NOT_ALLOWED",
+                    )
+                )
+        if problems:
+            raise ValidationError(
+                f"twin {twin_id!r} cannot change to model {model}: {len(problems)} of its "
+                "relationships would not be valid under it; delete them first",
+                problems,
+            )
 
     def _build_twin(
         self,

@@ -14,6 +14,7 @@ from graph import (
     NotFoundError,
     PreconditionFailedError,
     TwinGraph,
+    TwinUpsert,
     ValidationError,
 )
 
@@ -229,3 +230,25 @@ def test_replace_with_another_model_keeps_relationships(loaded: TwinGraph) -> No
     assert replaced.model == SPACE and loaded.get_twin("x").model == SPACE
     assert [t.id for t in loaded.iter_twins(ROOM)] == []
     assert [r.target for r in loaded.list_relationships("site")] == ["x"]
+
+
+def test_replace_with_a_model_that_disallows_its_relationships_refused(loaded: TwinGraph) -> None:
+    loaded.create_twin("site", SPACE, {})
+    loaded.create_twin("x", ROOM, {"area": 1.0})
+    loaded.create_twin("d", DEVICE, {})
+    loaded.create_relationship("site", "c", "contains", "x")
+    loaded.create_relationship("x", "h", "hasDevice", "d")
+    # Outgoing: a Space has no hasDevice relationship.
+    with pytest.raises(ValidationError) as info:
+        loaded.create_twin("x", SPACE, {}, replace=True)
+    assert "cannot change to model dtmi:test:Space;1" in str(info.value)
+    [problem] = info.value.problems
+    assert problem.code == "RELATIONSHIP_NOT_ALLOWED"
+    assert "'h' (x -hasDevice-> d)" in problem.message
+    # Incoming: site's contains must target a Space, and a Device is not one.
+    loaded.delete_relationship("x", "h")
+    results = loaded.upsert_batch([TwinUpsert("x", DEVICE, {})])
+    assert not results[0].ok and "'c' (site -contains-> x)" in str(results[0].error.problems)
+    assert loaded.get_twin("x").model == ROOM  # nothing changed
+    loaded.delete_relationship("site", "c")
+    assert loaded.create_twin("x", DEVICE, {}, replace=True).model == DEVICE
