@@ -80,6 +80,10 @@ def upsert_batch(
             old_rels = store._read_rels([(r.source, r.id) for r in relationships])
             added: dict[tuple[str, str], int] = {}
             counts: dict[tuple[str, str], int] = {}
+            checked: dict[tuple[str, str, str], int | None] = {}  # see StoreBase._check_rel
+            # Where each relationship of this batch is in ws.rels: one written twice in a
+            # batch is written once, as it is last (Neo4j would CREATE a new one twice).
+            written: dict[tuple[str, str], int] = {}
 
             def out_count(src: str, name: str) -> int:
                 if (src, name) not in counts:
@@ -94,7 +98,7 @@ def upsert_batch(
                         raise ConflictError(
                             f"relationship {rup.id!r} exists with target {old_rel.target!r}"
                         )
-                    store._check_rel(rup, models, old_rel, out_count)
+                    store._check_rel(rup, models, old_rel, out_count, checked)
                 except GraphError as exc:
                     results.append(ItemResult(key, False, exc))
                     continue
@@ -110,7 +114,12 @@ def upsert_batch(
                     added[(rup.source, rup.name)] = added.get((rup.source, rup.name), 0) + 1
                     ws.new_rels.add((rup.source, rup.id))
                 old_rels[(rup.source, rup.id)] = rel
-                ws.rels.append(rel)
+                at = written.get((rup.source, rup.id))
+                if at is None:
+                    written[(rup.source, rup.id)] = len(ws.rels)
+                    ws.rels.append(rel)
+                else:
+                    ws.rels[at] = rel
                 if store._hub.active:
                     kind: ChangeKind = (
                         "relationship.created" if old_rel is None else "relationship.updated"
