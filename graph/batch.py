@@ -59,11 +59,12 @@ def upsert_batch(
         ws, events = WriteSet(), []
         olds = store._read_twins([t.id for t in twins]) if twins else {}
         models: dict[str, str] = {}  # twins as they will be after this batch
+        check = core.telemetry_checker(store._registry)  # see core.validate_twin
         for up in twins:
             try:
                 old = olds.get(up.id)
                 props = core.user_properties(up.properties)
-                store._check_new_twin(up.id, up.model, props, old, source)
+                store._check_new_twin(up.id, up.model, props, old, source, check)
                 twin = store._build_twin(up.id, up.model, props, old, source, now)
             except GraphError as exc:
                 results.append(ItemResult(up.id, False, exc))

@@ -201,7 +201,9 @@ class StoreBase(TwinGraph):
         props: Mapping[str, Any],
         old: Twin | None,
         source: WriteSource,
+        check: Any = None,
     ) -> None:
+        """Refuse the twin unless it fits its model; ``check``: see ``core.validate_twin``."""
         if not twin_id or not isinstance(twin_id, str):
             raise ValidationError(
                 "twin id must be a non-empty string", [ValidationProblem("/$dtId", "empty id")]
@@ -224,9 +226,9 @@ class StoreBase(TwinGraph):
         iface = self._registry[model]
         core.raise_problems(
             f"twin {twin_id!r}: a {source!r} write may not set telemetry or read-only properties",
-            core.check_write_access(self._registry, iface, [(k,) for k in props], source),
+            core.check_write_access(self._registry, iface, ((k,) for k in props), source),
         )
-        core.validate_twin(self._registry, model, props)
+        core.validate_twin(self._registry, model, props, check)
         if old is not None and old.model != model:
             self._check_model_change(twin_id, model)
 
@@ -273,10 +275,13 @@ class StoreBase(TwinGraph):
         now: str,
     ) -> Twin:
         stamp = PropertyMeta(now, source)
+        if old is None:  # a new twin: every property written now (an import's common case)
+            return Twin(twin_id, model, dict(props), core.new_etag(), dict.fromkeys(props, stamp))
         meta: dict[str, PropertyMeta] = {}
+        was, kept = old.properties, old.metadata
         for name, value in props.items():
-            unchanged = old is not None and name in old.properties and old.properties[name] == value
-            meta[name] = old.metadata.get(name, stamp) if unchanged and old else stamp
+            unchanged = name in was and was[name] == value
+            meta[name] = kept.get(name, stamp) if unchanged else stamp
         return Twin(twin_id, model, dict(props), core.new_etag(), meta)
 
     @staticmethod
