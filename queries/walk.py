@@ -49,6 +49,15 @@ ONE_QUERY_PATHS = 5_000
 _MODEL = f"`{N_MODEL}`"
 _BY_DEPTH_AND_ID = attrgetter("depth", "twin_id")
 
+_CACHE_SIZE = 1024  # walks' relationship names come from requests: bounded
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
 _onward_cache: dict[tuple[Step, ...], tuple[ModelRegistry, frozenset[str] | None]] = {}
 
 
@@ -85,7 +94,7 @@ def onward_models(registry: ModelRegistry, steps: Sequence[Step]) -> frozenset[s
     for t in targets:
         walkable |= {t} | registry.descendants(t)
     found = None if anything else frozenset(walkable)
-    _onward_cache[tuple(steps)] = (registry, found)
+    _remember(_onward_cache, tuple(steps), (registry, found))
     return found
 
 
@@ -99,7 +108,7 @@ def _dead_ends(registry: ModelRegistry, steps: Sequence[Step]) -> list[str]:
         return cached[1]
     walkable = onward_models(registry, steps)
     dead = [] if walkable is None else sorted(m for m in registry if m not in walkable)
-    _dead_cache[tuple(steps)] = (registry, dead)
+    _remember(_dead_cache, tuple(steps), (registry, dead))
     return dead
 
 
@@ -112,6 +121,57 @@ def _skippable(registry: ModelRegistry, steps: Sequence[Step], flt: TwinFilter |
     return [m for m in _dead_ends(registry, steps) if m not in models]
 
 
+def _far_models(registry: ModelRegistry, name: str, direction: str) -> set[str] | None:
+    """The models a twin reached over relationship ``name`` in ``direction`` can be of
+    (None: any), by the declarations the store validates writes against."""
+    far: set[str] = set()
+    for model_id, iface in registry.items():
+        decl = iface.contents.get(name)
+        if not isinstance(decl, RelationshipDecl):
+            continue
+        if direction != "out":  # walked inward: the twin reached is the source
+            far.add(model_id)
+        if direction != "in":  # walked outward: the twin reached is the target
+            if decl.target is None:
+                return None
+            far |= {decl.target} | registry.descendants(decl.target)
+    return far
+
+
+_useful_cache: dict[tuple[tuple[Step, ...], tuple[str, ...]], tuple[ModelRegistry, list[Step]]] = {}
+
+
+def _useful_steps(registry: ModelRegistry, steps: Sequence[Step],
+                  skip: Sequence[str]) -> list[Step]:
+    """``steps`` without the relationship names whose far twins are all of ``skip``ped
+    models, which the filtered walk never enters anyway: a walk for rooms drops
+    ``isLocatedIn`` inward (it leads to sensors and equipment only), so what is left
+    runs in one direction, which Neo4j expands far more cheaply than an undirected hop
+    filtered by direction (rooms of a building warmer than 26 C: 6,144 -> 2,333 db hits).
+    """
+    if not skip:
+        return list(steps)
+    key = (tuple(steps), tuple(skip))
+    cached = _useful_cache.get(key)
+    if cached is not None and cached[0] is registry:  # once per registry, not per query
+        return cached[1]
+    skipped = set(skip)
+    kept: list[Step] = []
+    for names, direction in steps:
+        if names is None:
+            kept.append((names, direction))
+            continue
+        useful = []
+        for name in names:
+            far = _far_models(registry, name, direction)
+            if far is None or not far <= skipped:
+                useful.append(name)
+        if useful:
+            kept.append((tuple(useful), direction))
+    _remember(_useful_cache, key, (registry, kept))
+    return kept
+
+
 def _ok(flt: TwinFilter | None, var: str, q: CypherBuilder, ctx: QueryContext) -> str:
     return "true" if flt is None else " AND ".join(flt.cypher(var, q, ctx.registry)) or "true"
 
@@ -122,7 +182,8 @@ def cypher_reached(run_read: RunRead, start: str, steps: Sequence[Step], max_hop
     at its shortest depth, sorted by depth then id; with ``flt``, only those passing
     it.  Each carries its model, and its document when ``documents``.  Raises
     NotFoundError for a missing start."""
-    if max_hops == 0:
+    steps = _useful_steps(ctx.registry, steps, _skippable(ctx.registry, steps, flt))
+    if max_hops == 0 or not steps:
         cypher_require(run_read, start)
         return []
     rows = _one_query(run_read, start, steps, max_hops, flt, ctx, documents)
