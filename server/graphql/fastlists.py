@@ -31,6 +31,8 @@ from graphql import (
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from server.graphql.planvars import INT_MAX, INT_MIN  # GraphQL Int is 32-bit
+
 __all__ = ["FastListExecutionContext"]
 
 # One selected field: (response key, attribute name, non-null?, serialize or sub-plan).
@@ -105,7 +107,6 @@ class FastListExecutionContext(StrawberryGraphQLCoreExecutionContext):
 # (most of the values in a long list are ids, model DTMIs and depths).
 _SERIALIZE_STRING, _SERIALIZE_ID = GraphQLString.serialize, GraphQLID.serialize
 _SERIALIZE_BOOLEAN = GraphQLBoolean.serialize
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # GraphQL Int is 32-bit
 
 
 def _complete(item: Any, non_null: bool, entries: list[_Entry]) -> Any:
@@ -121,7 +122,7 @@ def _complete(item: Any, non_null: bool, entries: list[_Entry]) -> Any:
         value: Any = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
         kind = type(value)
         if (kind is str and (how is _SERIALIZE_STRING or how is _SERIALIZE_ID)) or (
-                kind is int and how is _SERIALIZE_INT and _INT_MIN <= value <= _INT_MAX) or (
+                kind is int and how is _SERIALIZE_INT and INT_MIN <= value <= INT_MAX) or (
                 kind is bool and how is _SERIALIZE_BOOLEAN):
             out[key] = value
             continue
