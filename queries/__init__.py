@@ -12,6 +12,8 @@ from queries.spec import Predicate, QueryError, TwinFilter
 from queries.traversal import (
     Hop,
     Neighbor,
+    NeighborRow,
+    NeighborRows,
     Neighbors,
     Path,
     Paths,
@@ -31,6 +33,8 @@ __all__ = [
     "Hop",
     "NearestAncestor",
     "Neighbor",
+    "NeighborRow",
+    "NeighborRows",
     "Neighbors",
     "Operation",
     "Page",

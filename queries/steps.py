@@ -28,6 +28,7 @@ __all__ = [
     "cypher_require",
     "cypher_segment",
     "make_steps",
+    "neighbor",
     "reached",
     "start_match",
 ]
@@ -82,6 +83,27 @@ class Neighbor:
     hop: Hop
     # The far twin's document (graph.base.Twin), when the query was asked to read it.
     document: Any = field(default=None, compare=False)
+
+
+_set_source, _set_id, _set_name, _set_target = (
+    vars(Hop)[name].__set__ for name in ("source", "id", "name", "target"))
+_set_far, _set_hop, _set_far_document = (
+    vars(Neighbor)[name].__set__ for name in ("twin_id", "hop", "document"))
+
+
+def neighbor(twin_id: str, source: str, rel_id: str, name: str, target: str) -> Neighbor:
+    """``Neighbor(twin_id, Hop(source, rel_id, name, target))``, built as ``reached``
+    builds (a frozen dataclass's __init__ is most of a small neighbour list's cost)."""
+    hop: Hop = _new(Hop)
+    _set_source(hop, source)
+    _set_id(hop, rel_id)
+    _set_name(hop, name)
+    _set_target(hop, target)
+    n: Neighbor = _new(Neighbor)
+    _set_far(n, twin_id)
+    _set_hop(n, hop)
+    _set_far_document(n, None)
+    return n
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph.errors import NotFoundError
-from graph.layout import NX_MODEL, NX_NAME, R_ID, TWIN_LABEL
+from graph.layout import NX_ETAG, NX_MODEL, NX_NAME, NX_PROPS, R_ID, TWIN_LABEL
 from graph.neo4j.codec import twin_from_map
 from queries.base import Operation, QueryContext, RunRead
 from queries.spec import NODE_ID, CypherBuilder, QueryError, TwinFilter, where_clause
@@ -39,6 +39,7 @@ from queries.steps import (
     cypher_hop,
     cypher_segment,
     make_steps,
+    neighbor,
     reached,
     start_match,
 )
@@ -47,6 +48,8 @@ from queries.walk import cypher_matching, cypher_reached, onward_models
 __all__ = [
     "Hop",
     "Neighbor",
+    "NeighborRow",
+    "NeighborRows",
     "Neighbors",
     "Path",
     "Paths",
@@ -104,6 +107,63 @@ def nx_hops(g: Any, node: str, steps: Sequence[Step]) -> Iterator[tuple[Hop, str
 def nx_require(g: Any, twin_id: str) -> None:
     if twin_id not in g:
         raise NotFoundError(f"twin {twin_id!r} does not exist")
+
+
+# (far twin, relationship source, relationship id, name, target, far twin's plain
+# document or None): one neighbour as NeighborRows hands it out.
+NeighborRow = tuple[str, str, str, str, str, dict[str, Any] | None]
+
+
+def plain_document(twin_id: str, model: str, etag: str,
+                   properties: Mapping[str, Any]) -> dict[str, Any]:
+    """A twin's plain fields, named as ``graph.base.Twin`` names them; ``properties``
+    copied (top level), so the caller may change it without touching the store."""
+    return {"id": twin_id, "model": model, "etag": etag, "properties": dict(properties)}
+
+
+def nx_neighbor_rows(g: Any, twin_id: str, steps: Sequence[Step], flt: TwinFilter,
+                     ctx: QueryContext, documents: bool) -> list[NeighborRow]:
+    """The neighbours ``Neighbors`` finds, as sorted rows (see ``NeighborRow``); with
+    ``documents``, each far twin's plain document, built once per far twin.
+
+    Tuples sort as ``Neighbor`` does (far twin, then the hop's source, id, name and
+    target) and never reach the document: a relationship is listed once, so no two
+    rows share their source and id.  One direction (the usual case: a room's
+    contents) reads the adjacency dict in place, without ``nx_edges``' generator.
+    """
+    nx_require(g, twin_id)
+    match = None if flt.is_empty else flt.matcher(ctx.registry)
+    nodes = g._node  # the attribute dicts, without the NodeView wrapper
+    rows: list[NeighborRow] = []
+    if len(steps) == 1 and steps[0][1] != "both":
+        names, direction = steps[0]
+        inward = direction == "in"
+        for other, keyed in (g._pred if inward else g._succ)[twin_id].items():
+            attrs, doc = None, None  # read at the first relationship a step allows
+            for key, data in keyed.items():
+                name = data[NX_NAME]
+                if names is not None and name not in names:
+                    continue
+                if attrs is None:
+                    attrs = nodes[other]
+                    if match is not None and not match(other, attrs):
+                        break
+                    doc = plain_document(other, attrs[NX_MODEL], attrs[NX_ETAG],
+                                         attrs[NX_PROPS]) if documents else None
+                rows.append((other, other, key, name, twin_id, doc) if inward else
+                            (other, twin_id, key, name, other, doc))
+    else:
+        docs: dict[str, dict[str, Any] | None] = {}
+        for hop, other in nx_hops(g, twin_id, steps):
+            if other not in docs:
+                attrs = nodes[other]
+                if match is not None and not match(other, attrs):
+                    continue
+                docs[other] = plain_document(other, attrs[NX_MODEL], attrs[NX_ETAG],
+                                             attrs[NX_PROPS]) if documents else None
+            rows.append((other, hop.source, hop.id, hop.name, hop.target, docs[other]))
+    rows.sort()
+    return rows
 
 
 def nx_distances(g: Any, start: str, steps: Sequence[Step], max_hops: int) -> dict[str, int]:
@@ -174,14 +234,8 @@ class Neighbors(Operation[list[Neighbor]]):
     documents: bool = False  # Neo4j: read the far twins' documents in the same query
 
     def embedded(self, g: Any, ctx: QueryContext) -> list[Neighbor]:
-        nx_require(g, self.twin_id)
-        match = self.filter.matcher(ctx.registry)
-        nodes = g.nodes
-        return sorted(
-            Neighbor(other, hop)
-            for hop, other in nx_hops(g, self.twin_id, self.steps)
-            if match(other, nodes[other])
-        )
+        rows = nx_neighbor_rows(g, self.twin_id, self.steps, self.filter, ctx, False)
+        return [neighbor(t, s, rid, name, target) for t, s, rid, name, target, _ in rows]
 
     def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
         q = CypherBuilder()
@@ -207,6 +261,37 @@ class Neighbors(Operation[list[Neighbor]]):
             for y, s, rid, name, t, *more in rows[0]["found"]
         }
         return sorted(found.values())
+
+
+@dataclass(frozen=True)
+class NeighborRows(Operation[list[NeighborRow]]):
+    """``Neighbors`` with each far twin's plain document, as rows: ``(far twin,
+    source, relationship id, name, target, {"id", "model", "etag", "properties"})``
+    in the same order.
+
+    For a caller that wants only those fields (a GraphQL ``neighbors { twin { id
+    model properties } }``): on the embedded store they are read in the walk's own
+    read view, without building a ``graph.base.Twin`` per neighbour and without a
+    second read; on Neo4j it is ``Neighbors(documents=True)``.  ``properties`` is
+    the caller's own (top-level) copy.
+    """
+
+    twin_id: str
+    steps: tuple[Step, ...] = ((None, "out"),)
+    filter: TwinFilter = field(default_factory=TwinFilter)
+
+    def embedded(self, g: Any, ctx: QueryContext) -> list[NeighborRow]:
+        return nx_neighbor_rows(g, self.twin_id, self.steps, self.filter, ctx, True)
+
+    def cypher(self, ctx: QueryContext) -> tuple[str, dict[str, Any]]:
+        return Neighbors(self.twin_id, self.steps, self.filter, True).cypher(ctx)
+
+    def from_rows(self, rows: Sequence[Mapping[str, Any]],
+                  ctx: QueryContext) -> list[NeighborRow]:
+        found = Neighbors(self.twin_id, self.steps, self.filter, True).from_rows(rows, ctx)
+        return [(n.twin_id, n.hop.source, n.hop.id, n.hop.name, n.hop.target,
+                 plain_document(n.twin_id, n.document.model, n.document.etag,
+                                n.document.properties)) for n in found]
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfoHelpers,
+    GraphQLScalarType,
     GraphQLString,
     OperationDefinitionNode,
     OperationType,
@@ -62,7 +63,9 @@ from graphql.execution.values import (
     get_variable_values,
 )
 from graphql.pyutils import Path
+from strawberry.scalars import JSON
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as RawInfo
+from strawberry.schema.types.scalar import DEFAULT_SCALAR_REGISTRY
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.nodes import convert_selections
 
@@ -492,7 +495,7 @@ class _Compiler:
         if isinstance(gql_type, GraphQLList):
             return self._list(self._value(gql_type.of_type, details), non_null)
         if isinstance(gql_type, GraphQLLeafType):
-            plain = _PLAIN_OUTPUTS.get(gql_type, ())
+            plain = _plain_outputs(gql_type)
             return _Node(_leaf(gql_type, non_null, plain), False, False, plain)
         if isinstance(gql_type, GraphQLObjectType) and details is not None:
             collected = collect_subfields(self.schema, self.fragments, _NO_VARIABLES,
@@ -538,6 +541,19 @@ class _Compiler:
 _PLAIN_OUTPUTS: dict[Any, tuple[type, ...]] = {
     GraphQLString: (str,), GraphQLID: (str,), GraphQLBoolean: (bool,),
     GraphQLInt: (int,)}  # ints within 32 bits
+# strawberry's JSON scalar serializes as ``lambda v: v`` (each schema has its own
+# GraphQLScalarType, all with this function): whatever JSON value it is given.
+_JSON_SERIALIZE = DEFAULT_SCALAR_REGISTRY[JSON].serialize
+_JSON_VALUES = (dict, list, str, float, bool)  # ints too, but the 32-bit test is Int's
+
+
+def _plain_outputs(leaf: GraphQLLeafType) -> tuple[type, ...]:
+    plain = _PLAIN_OUTPUTS.get(leaf)
+    if plain is not None:
+        return plain
+    if isinstance(leaf, GraphQLScalarType) and leaf.serialize is _JSON_SERIALIZE:
+        return _JSON_VALUES
+    return ()
 
 
 def _leaf(leaf: GraphQLLeafType, non_null: bool, passthrough: tuple[type, ...]) -> _Completer:
