@@ -50,6 +50,7 @@ from graph import RelationshipUpsert, TwinGraph, TwinUpsert, open_graph
 from queries import (
     Ancestors,
     Descendants,
+    NeighborRows,
     Neighbors,
     Predicate,
     QueryEngine,
@@ -285,12 +286,18 @@ def query_layer(store: TwinGraph, engine: QueryEngine) -> dict[str, Callable[[st
     def documents(found: Any) -> Any:
         return store.get_twins([r.twin_id for r in found]) if inline else found
 
+    def in_room(t: str) -> Any:
+        # In memory the resolver reads the twins' plain fields in the walk (NeighborRows);
+        # on Neo4j, Neighbors reads their documents in its own query.
+        if inline:
+            return engine.run(NeighborRows(t, located_in, TwinFilter()))
+        return engine.run(Neighbors(t, located_in, TwinFilter(), True))
+
     return {
         "descendants": lambda t: engine.run(Descendants(t)),
         "warm_rooms": lambda t: documents(engine.run(
             Descendants(t, None, warm, documents=not inline))),
-        "in_room": lambda t: documents(engine.run(
-            Neighbors(t, located_in, TwinFilter(), not inline))),
+        "in_room": in_room,
         "ancestors": lambda t: engine.run(Ancestors(t)),
         "search": lambda _: engine.run(Search(hot, first=100)),
     }

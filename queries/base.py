@@ -101,9 +101,17 @@ class QueryEngine:
         self.max_depth = max_depth
         self.max_paths = max_paths
         self.containment = containment or Containment()
+        self._context: QueryContext | None = None
 
     def context(self) -> QueryContext:
-        return QueryContext(self.store.registry, self.max_depth, self.max_paths, self.containment)
+        """The context of the store's current registry, built again when models change
+        (a frozen dataclass costs more to build than a small walk's read view)."""
+        ctx, registry = self._context, self.store.registry
+        if (ctx is None or ctx.registry is not registry or ctx.max_depth != self.max_depth
+                or ctx.max_paths != self.max_paths or ctx.containment is not self.containment):
+            ctx = self._context = QueryContext(registry, self.max_depth, self.max_paths,
+                                               self.containment)
+        return ctx
 
     def run(self, op: Operation[R]) -> R:
         ctx = self.context()

@@ -148,8 +148,9 @@ def nx_neighbor_rows(g: Any, twin_id: str, steps: Sequence[Step], flt: TwinFilte
                     attrs = nodes[other]
                     if match is not None and not match(other, attrs):
                         break
-                    doc = plain_document(other, attrs[NX_MODEL], attrs[NX_ETAG],
-                                         attrs[NX_PROPS]) if documents else None
+                    if documents:  # plain_document, written out: no call per neighbour
+                        doc = {"id": other, "model": attrs[NX_MODEL], "etag": attrs[NX_ETAG],
+                               "properties": dict(attrs[NX_PROPS])}
                 rows.append((other, other, key, name, twin_id, doc) if inward else
                             (other, twin_id, key, name, other, doc))
     else:

@@ -110,6 +110,7 @@ def _no_track(_values: Any) -> None:
 
 
 _HELPERS = GraphQLResolveInfoHelpers(_gather, _no_track)
+_tuple_new = tuple.__new__
 
 
 @dataclass(slots=True)
@@ -136,6 +137,9 @@ class _Node:
     # ``value``: generated object code reads it inline (server.graphql.objcode).
     attr: str | None = None
     value: _Node | None = None
+    # An object completed by generated code: its fields, for a parent's code to read
+    # a plain dict inline (server.graphql.objcode).
+    fields: tuple[FieldCode, ...] | None = None
 
 
 def run_now(awaitable: Awaitable[Any]) -> Any:
@@ -326,10 +330,10 @@ class _Compiler:
         fields = [(key, self._field(obj_type, key, details)) for key, details in grouped.items()]
         needs_path = any(f.needs_path for _, f in fields)
         if not any(f.is_async for _, f in fields):
-            code = [FieldCode(k, f.attr, f.value.fn, f.value.plain) if f.value is not None
-                    else FieldCode(k, None, f.fn) for k, f in fields]
+            code = [FieldCode(k, f.attr, f.value.fn, f.value.plain, f.value.fields)
+                    if f.value is not None else FieldCode(k, None, f.fn) for k, f in fields]
             complete = object_completer(code, root=root, non_null=non_null, fallback=Fallback)
-            return _Node(complete, False, needs_path)
+            return _Node(complete, False, needs_path, fields=tuple(code))
 
         async def complete_async(source: Any, run: _Run, path: Path | None) -> Any:
             if source is None and not root:
@@ -423,10 +427,11 @@ class _Compiler:
                 static_kwargs = by_variable[0]
         static_gql_args = None if dynamic_args else get_argument_values(field_def, node, None)
 
-        def raw_info(run: _Run, path: Path) -> Any:
-            return RawInfo(field_name, field_nodes, return_type, parent, path, schema, fragments,
-                           run.root_value, operation, run.variables.coerced, run.context,
-                           isawaitable, None, _HELPERS, run.operation_extensions)
+        def raw_info(run: _Run, path: Path) -> Any:  # RawInfo(...) without its __new__
+            return _tuple_new(RawInfo, (
+                field_name, field_nodes, return_type, parent, path, schema, fragments,
+                run.root_value, operation, run.variables.coerced, run.context, isawaitable,
+                None, _HELPERS, run.operation_extensions))
 
         def call(source: Any, run: _Run, path: Path) -> Any:
             if time.monotonic() > run.deadline:

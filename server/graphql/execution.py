@@ -9,6 +9,7 @@ which runs it again from the start: plans only answer read-only queries.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
@@ -16,7 +17,6 @@ from typing import Any
 from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from graph.core import paused_gc
 from server.auth import AuthError
 from server.graphql.compiled import Fallback, Plan, PlanCache, PlanTimeout, run_now
 from server.graphql.context import GraphQLContext
@@ -47,8 +47,15 @@ async def run_plan(plans: PlanCache, plan: Plan, variables: dict[str, Any] | Non
     try:
         run = plan.execute(variables, ctx, root_value, operation_extensions, limit)
         if ctx.inline_store:  # resolvers never wait: no event loop round trip
-            with paused_gc():  # a long answer's allocations would rescan the whole graph
+            # graph.core.paused_gc, written out (its context manager costs more than a
+            # small answer's plan): a long answer's allocations would rescan the graph
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
                 data = run_now(run)
+            finally:
+                if collecting:
+                    gc.enable()
         else:
             async with asyncio.timeout(limit):
                 data = await run

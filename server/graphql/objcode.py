@@ -37,12 +37,15 @@ _CODE: dict[str, CodeType] = {}  # compiled completer source, by its text
 class FieldCode:
     """One response key: read ``attr`` from the source (graphql-core's default
     resolver) and complete it with ``complete``; or, with ``attr`` None, call
-    ``complete(source, run, path)`` for the whole field (resolvers, __typename)."""
+    ``complete(source, run, path)`` for the whole field (resolvers, __typename).
+    ``inner``: the fields of the object ``complete`` completes, read in the same
+    generated function when the value is a plain dict (no call per object)."""
 
     key: str
     attr: str | None
     complete: Callable[..., Any]
     plain: tuple[type, ...] = ()  # value types handed back unchanged
+    inner: tuple[FieldCode, ...] | None = None
 
 
 def _plain_test(var: str, plain: tuple[type, ...]) -> str | None:
@@ -56,6 +59,41 @@ def _plain_test(var: str, plain: tuple[type, ...]) -> str | None:
     return " or ".join(tests) or None
 
 
+def _emit(fields: tuple[FieldCode, ...] | list[FieldCode], src: str, indent: str,
+          lines: list[str], env: dict[str, Any], *, known_dict: bool, path: str) -> str:
+    """Lines completing ``fields`` of the object in variable ``src`` (named after it,
+    so nested objects' names never clash); returns the answer's dict expression."""
+    reads = [(i, f) for i, f in enumerate(fields) if f.attr is not None]
+    if reads and known_dict:
+        lines += [f"{indent}{src}_{i} = {src}.get({f.attr!r})" for i, f in reads]
+    elif reads:
+        lines.append(f"{indent}if type({src}) is dict or _mapping(type({src})):")
+        lines += [f"{indent}    {src}_{i} = {src}.get({f.attr!r})" for i, f in reads]
+        lines.append(f"{indent}else:")
+        lines += [f"{indent}    {src}_{i} = getattr({src}, {f.attr!r}, None)" for i, f in reads]
+    for i, f in enumerate(fields):
+        var = f"{src}_{i}"
+        env[f"c_{var}"] = f.complete
+        if f.attr is None:
+            lines.append(f"{indent}{var} = c_{var}({src}, run, {path})")
+            continue
+        test = _plain_test(var, f.plain)
+        at = indent
+        if test is not None:
+            lines.append(f"{at}if not ({test}):")
+            at += "    "
+        if f.inner is not None:  # an object: a plain dict is read right here
+            lines.append(f"{at}if type({var}) is dict:")
+            answer = _emit(f.inner, var, at + "    ", lines, env, known_dict=True, path="None")
+            lines += [f"{at}    {var} = {answer}", f"{at}else:"]
+            at += "    "
+        # graphql-core would call a callable attribute with info and arguments
+        lines += [f"{at}if callable({var}):", f"{at}    raise Fallback",
+                  f"{at}{var} = c_{var}({var}, run, None)"]
+    pairs = ", ".join(f"{f.key!r}: {src}_{i}" for i, f in enumerate(fields))
+    return f"{{{pairs}}}"
+
+
 def object_completer(fields: list[FieldCode], *, root: bool, non_null: bool,
                      fallback: type[Exception]) -> Callable[..., Any]:
     """``complete(source, run, path) -> dict`` for one selection set."""
@@ -64,27 +102,8 @@ def object_completer(fields: list[FieldCode], *, root: bool, non_null: bool,
     if not root:
         lines += ["    if source is None:",
                   "        raise Fallback" if non_null else "        return None"]
-    reads = [(i, f) for i, f in enumerate(fields) if f.attr is not None]
-    if reads:
-        lines.append("    if type(source) is dict or _mapping(type(source)):")
-        lines += [f"        v{i} = source.get({f.attr!r})" for i, f in reads]
-        lines.append("    else:")
-        lines += [f"        v{i} = getattr(source, {f.attr!r}, None)" for i, f in reads]
-    for i, f in enumerate(fields):
-        env[f"c{i}"] = f.complete
-        if f.attr is None:
-            lines.append(f"    v{i} = c{i}(source, run, path)")
-            continue
-        test = _plain_test(f"v{i}", f.plain)
-        indent = "    "
-        if test is not None:
-            lines.append(f"    if not ({test}):")
-            indent = "        "
-        # graphql-core would call a callable attribute with info and arguments
-        lines += [f"{indent}if callable(v{i}):", f"{indent}    raise Fallback",
-                  f"{indent}v{i} = c{i}(v{i}, run, None)"]
-    pairs = ", ".join(f"{f.key!r}: v{i}" for i, f in enumerate(fields))
-    lines.append(f"    return {{{pairs}}}")
+    answer = _emit(fields, "source", "    ", lines, env, known_dict=False, path="path")
+    lines.append(f"    return {answer}")
     # The source is ours: names are GraphQL names (letters, digits, _), quoted by repr.
     # Compiling it is the costly part, and many selections share one shape.
     source = "\n".join(lines)

@@ -255,6 +255,13 @@ def _twin_selects_only(info: Info, fields: frozenset[str]) -> bool:
     return True
 
 
+def _selects(info: Info, name: str) -> bool:
+    """Whether the items of this list field select field ``name`` (aliased or not,
+    whatever its directives say; fragments are not looked into)."""
+    return any(isinstance(sel, SelectedField) and sel.name == name
+               for field in info.selected_fields for sel in field.selections)
+
+
 def _twin_documents_needed(info: Info) -> bool:
     """Whether the ``twin`` below this list field asks for more than its id and model
     (then a walk's answer needs the twins' documents)."""
@@ -487,13 +494,16 @@ class Twin:
                   where: list[PropertyFilter] | None = None,
                   first: int | None = None) -> list[Neighbor]:
         steps, flt = _steps_of(names, direction), to_filter(model, where)
-        if ctx_of(info).inline_store and _twin_selects_only(info, _PLAIN_TWIN_FIELDS):
+        if info.context.inline_store and _twin_selects_only(info, _PLAIN_TWIN_FIELDS):
             # The twins' plain fields, read in the walk's own read view: no Twin
             # objects, no second read (the answer is the same: test_graphql_compiled).
             rows = (await run_walk(info, self, NeighborRows(self._twin.id, steps, flt)))
-            return [cast(Neighbor, {"twin": doc, "relationship": {
-                        "id": rid, "name": name, "source": source, "target": target}})
-                    for _, source, rid, name, target, doc in rows[: page_size(info, first)]]
+            rows = rows[: page_size(info, first)]
+            if not _selects(info, "relationship"):
+                return cast(list[Neighbor], [{"twin": row[5]} for row in rows])
+            return cast(list[Neighbor], [{"twin": doc, "relationship": {
+                "id": rid, "name": name, "source": source, "target": target}}
+                for _, source, rid, name, target, doc in rows])
         op = Neighbors(self._twin.id, steps, flt, walk_documents(info))
         found = (await run_walk(info, self, op))[: page_size(info, first)]
         if all(n.document is not None for n in found):  # the query read them

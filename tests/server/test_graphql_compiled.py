@@ -230,3 +230,37 @@ def test_generated_object_code_reads_like_graphql_cores_default_resolver() -> No
             complete(bad, None, None)
     with pytest.raises(Fallback):
         object_completer(fields, root=False, non_null=True, fallback=Fallback)(None, None, None)
+
+
+def test_nested_objects_read_inline_answer_like_their_own_completer() -> None:
+    """A nested object's fields are read in its parent's generated code when it is a
+    plain dict; any other value (a mapping, an object, null) goes to the object's own
+    completer: the answers and the cases that give up are the same."""
+    from collections import UserDict
+    from types import SimpleNamespace
+
+    from server.graphql.compiled import Fallback
+    from server.graphql.objcode import FieldCode, object_completer
+
+    def as_str(value: Any, _run: Any, _path: Any) -> Any:
+        if value is None:
+            raise Fallback
+        return str(value)
+
+    inner = [FieldCode("id", "id", as_str, (str,)), FieldCode("n", "name", as_str, (str,)),
+             FieldCode("kind", None, lambda _s, _r, _p: "Twin")]
+    twin = object_completer(inner, root=False, non_null=False, fallback=Fallback)
+    outer = [FieldCode("twin", "twin", twin), FieldCode("depth", "depth", as_str, (str,))]
+    separate = object_completer(outer, root=False, non_null=False, fallback=Fallback)
+    fused = object_completer([FieldCode("twin", "twin", twin, (), tuple(inner)), outer[1]],
+                             root=False, non_null=False, fallback=Fallback)
+    for value in ({"id": "a", "name": 7}, UserDict(id="a", name="x"),
+                  SimpleNamespace(id="a", name="x"), None):
+        source = {"twin": value, "depth": "1"}
+        assert fused(source, None, None) == separate(source, None, None)
+    assert fused({"twin": {"id": "a", "name": 7}, "depth": "1"}, None, None) == {
+        "twin": {"id": "a", "n": "7", "kind": "Twin"}, "depth": "1"}
+    for bad in ({"id": None, "name": "x"}, {"id": "a", "name": lambda: "x"}, print):
+        for complete in (separate, fused):
+            with pytest.raises(Fallback):
+                complete({"twin": bad, "depth": "1"}, None, None)
