@@ -182,7 +182,9 @@ def refusal(up: PropertyUpdate, problems: Sequence[object]) -> ItemResult:
 
 
 def update_patch(old_props: Mapping[str, Any], newer: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The change event's JSON Patch: the newer values against the twin before the batch."""
+    """An update's change event's JSON Patch: its newer values against the twin just
+    before it (earlier updates of the batch applied), so that a subscriber applying the
+    patches in order gets each state."""
     return [
         {"op": "replace" if k in old_props else "add", "path": f"/{k}", "value": v}
         for k, v in newer.items()
@@ -219,10 +221,14 @@ def _apply_updates(
             results.append(refusal(up, problems))
             continue
         meta = twin.metadata
+        # System names (``$metadata``...) are skipped, as in a twin document.
         newer = {
-            k: v for k, v in up.values.items() if k not in meta or meta[k].last_update_time < ts
+            k: v
+            for k, v in up.values.items()
+            if (k not in meta or meta[k].last_update_time < ts) and k[:1] != "$"
         }
         if newer:
+            before = twin
             stamp = PropertyMeta(ts, up.source)
             new_meta = {**meta, **dict.fromkeys(newer, stamp)}
             twin = Twin(twin.id, twin.model, {**twin.properties, **newer}, new_etag(), new_meta)
@@ -235,7 +241,7 @@ def _apply_updates(
             else:
                 names.update(newer)
             if emit:
-                patch = update_patch(current[twin.id].properties, newer)
+                patch = update_patch(before.properties, newer)
                 events.append(
                     store._event(
                         "twin.updated", twin.id, ts, model=twin.model, patch=patch, data=twin

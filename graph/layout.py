@@ -28,7 +28,7 @@ Embedded (networkx.MultiDiGraph)
 --------------------------------
 - Node key = twin id; attributes ``model`` (str), ``props`` (dict), ``etag``,
   ``meta`` (dict name -> packed ``"<time> <source>"`` string, see
-  ``graph.embedded.meta``: a dict of strings, which the cyclic GC does not track).
+  ``graph.meta``: a dict of strings, which the cyclic GC does not track).
 - Edge key = relationship id; attributes ``name``, ``props`` (dict), ``etag``.
 """
 

@@ -34,8 +34,8 @@ from typing import Any, Literal
 import orjson
 
 from graph.base import ModelInfo, Relationship, Twin
-from graph.embedded.meta import MetaView, pack, packed_meta
 from graph.errors import StoreUnavailableError
+from graph.meta import MetaView, pack, packed_meta
 
 __all__ = ["Delta", "Journal", "apply_delta"]
 
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS updates (seq INTEGER PRIMARY KEY, doc BLOB NOT NULL);
 """
 
 # One logged twin change: id, new ETag, changed values, their packed metadata
-# (``graph.embedded.meta``; rows written before it hold [time, source] pairs).
+# (``graph.meta``; rows written before it hold [time, source] pairs).
 Delta = tuple[str, str, dict[str, Any], dict[str, str]]
 
 

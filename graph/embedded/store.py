@@ -22,10 +22,10 @@ import networkx as nx
 from graph.base import ItemResult, PropertyUpdate, Relationship, Twin
 from graph.deadletters import SqliteDeadLetterLog
 from graph.embedded.journal import Delta, Journal
-from graph.embedded.meta import MetaView, packed_meta, packed_twin
 from graph.embedded.updates import Document, apply_updates
 from graph.engine import StoreBase, WriteSet
 from graph.layout import NX_ETAG, NX_META, NX_MODEL, NX_NAME, NX_PROPS
+from graph.meta import MetaView, packed_meta, packed_twin
 
 __all__ = ["EmbeddedGraph"]
 

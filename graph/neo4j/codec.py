@@ -15,6 +15,7 @@ import orjson
 
 from graph.base import PropertyMeta, Relationship, Twin
 from graph.layout import N_ETAG, N_ID, N_JSON, N_METADATA, N_MODEL, R_ETAG, R_ID
+from graph.meta import MetaView
 
 __all__ = [
     "changed_props",
@@ -23,6 +24,7 @@ __all__ = [
     "json_names",
     "metadata_json",
     "native",
+    "packed_metadata_json",
     "rel_from_row",
     "rel_to_map",
     "twin_from_map",
@@ -88,8 +90,16 @@ def metadata_json(t: Twin) -> str:
     """``$metadata``: ``{"name": [lastUpdateTime, source], ...}``.  orjson walks the mapping
     and calls back for each entry (dataclasses passed through): about half the time of
     building the intermediate dict of pairs, once per update on the ingestion path."""
-    meta = t.metadata if type(t.metadata) is dict else dict(t.metadata)
+    meta = t.metadata
+    if type(meta) is MetaView:
+        return packed_metadata_json(meta.packed)
+    meta = meta if type(meta) is dict else dict(meta)
     return orjson.dumps(meta, option=_PASS_DATACLASS, default=_meta_pair).decode()
+
+
+def packed_metadata_json(packed: Mapping[str, str]) -> str:
+    """``$metadata`` from packed metadata (``graph.meta``): the ingestion path's form."""
+    return orjson.dumps({k: v.rsplit(" ", 1) for k, v in packed.items()}).decode()
 
 
 def twin_to_map(t: Twin) -> dict[str, Any]:
@@ -98,16 +108,18 @@ def twin_to_map(t: Twin) -> dict[str, Any]:
     return m
 
 
-def changed_props(t: Twin, names: Iterable[str], old: Twin | None) -> dict[str, Any]:
-    """The properties ``names`` of ``t`` as ``encode_props`` stores them, for ``SET n +=``;
-    with ``$json`` (the whole list) only if it may have changed, i.e. unless ``old`` (the
-    twin as stored before) is known and neither it nor ``t`` stores any of ``names`` as
-    JSON: that spares a scan of every property of every updated twin.  A name set to
-    None is left as stored, like ``encode_props`` does."""
-    props = t.properties
+def changed_props(
+    props: Mapping[str, Any], names: Iterable[str], was: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The properties ``names`` of ``props`` as ``encode_props`` stores them, for
+    ``SET n +=``; with ``$json`` (the whole list) only if it may have changed, i.e. unless
+    ``was`` (the properties as stored before) is known and neither it nor ``props`` stores
+    any of ``names`` as JSON: that spares a scan of every property of every updated
+    twin.  A name set to None is left as stored, like ``encode_props`` does."""
     out: dict[str, Any] = {}
-    keep_json = old is not None
-    was = old.properties if old is not None else {}
+    keep_json = was is not None
+    if was is None:
+        was = {}
     for name in names:
         value = props[name]
         # The common kinds tested inline: this runs once per update.

@@ -27,15 +27,18 @@ import orjson
 from neo4j import ManagedTransaction, Record, Result
 from neo4j import exceptions as nex
 
-from graph.base import ModelInfo, Relationship, Twin
+from graph import batch, core, updateloop
+from graph.base import ItemResult, ModelInfo, PropertyUpdate, Relationship, Twin
 from graph.deadletters import Neo4jDeadLetterLog
 from graph.engine import StaleReadError, StoreBase, WriteSet
 from graph.errors import ConflictError, GraphError, NotFoundError, StoreUnavailableError
 from graph.layout import N_ETAG, N_METADATA, R_ID, TWIN_LABEL
+from graph.meta import packed_meta
 from graph.neo4j import cypher
 from graph.neo4j.codec import (
     changed_props,
     metadata_json,
+    packed_metadata_json,
     rel_from_row,
     rel_to_map,
     twin_from_map,
@@ -125,9 +128,12 @@ class Neo4jGraph(StoreBase):
         auth = (user, password or "") if user else None
         self._database = database
         self._batch = batch_size
-        # Twins last written or read by ingestion, oldest first: saves a read per update batch.
-        # Only touched under the engine's write lock.
-        self._cache: dict[str, Twin] = {}
+        # Twins last written or read by ingestion, oldest first: saves a read per update
+        # batch.  Kept as ``graph.updateloop.State`` tuples of plain dicts and strings,
+        # which the cyclic GC stops tracking: as Twin objects, every batch left a thousand
+        # new tracked objects and full collections rescanned the whole cache.  Only
+        # touched under the engine's write lock.
+        self._cache: dict[str, updateloop.State] = {}
         self._cache_size = cache_size
         self._dead_letters: Neo4jDeadLetterLog | None = None
         self._dead_letters_lock = threading.Lock()
@@ -213,7 +219,7 @@ class Neo4jGraph(StoreBase):
         wrote (an import writes twins, then their relationships), the rest in one read.
         The relationship write counts what it matched, so a twin deleted meanwhile fails it."""
         cache = self._cache
-        found = {i: cache[i].model for i in dict.fromkeys(ids) if i in cache}
+        found = {i: cache[i][0] for i in dict.fromkeys(ids) if i in cache}
         wanted = [i for i in dict.fromkeys(ids) if i not in found]
         if wanted:
             rows = self._query("reading twin models", cypher.TWIN_MODELS, {"ids": wanted})
@@ -330,8 +336,7 @@ class Neo4jGraph(StoreBase):
             self._batches(cypher.put_twins(add, remove, create), rows, check, out)
 
     def _update_statements(self, ws: WriteSet, out: list[Statement]) -> None:
-        """Twin updates, guarded by ETag: whole nodes, or (ingestion) the changed names only,
-        in columns."""
+        """Twin updates, guarded by ETag: whole nodes, or the changed names only."""
         full: list[list[Any]] = []
         ids: list[str] = []
         etags: list[str] = []
@@ -343,13 +348,21 @@ class Neo4jGraph(StoreBase):
             if names is None or etag is None:
                 full.append([twin_to_map(t), etag])
                 continue
-            changed = changed_props(t, names, cache.get(t.id))
+            known = cache.get(t.id)
+            changed = changed_props(t.properties, names, known[1] if known else None)
             changed[N_ETAG] = t.etag
             changed[N_METADATA] = metadata_json(t)
             ids.append(t.id)
             etags.append(etag)
             maps.append(changed)
         self._batches(cypher.UPDATE_TWINS, full, _all_twins_written, out)
+        self._merge_statements(ids, etags, maps, out)
+
+    def _merge_statements(
+        self, ids: list[str], etags: list[str], maps: list[dict[str, Any]], out: list[Statement]
+    ) -> None:
+        """``SET n += maps[k]`` on twin ``ids[k]`` if its ETag is still ``etags[k]``: in
+        columns, the rows that do not fit them as rows."""
         beside = {"ids": ids, "expected": etags}
         rest = self._column_batches(
             maps, cypher.merge_props_columns, beside, _all_twins_written, out
@@ -378,32 +391,86 @@ class Neo4jGraph(StoreBase):
             check = _all_created if created else _all_rels_written
             self._batches(cypher.put_rels(name, created), rows, check, out)
 
-    # ------------------------------------------------------------ ingestion's twin cache
+    # ------------------------------------------------------------ ingestion
+    def apply_property_updates(self, updates: Sequence[PropertyUpdate]) -> list[ItemResult]:
+        """Newest timestamp wins per property; one commit for the whole batch: the loop of
+        ``graph.updateloop`` over the cache (the twins it lacks read first), writing only
+        the changed names, each twin only if its ETag is still the one the loop saw."""
+        ids = list(dict.fromkeys(u.twin_id for u in updates))
+        with self._write_lock, core.paused_gc():
+            states = self._states_for_update(ids)
+            for _ in range(2):
+                results, changed, events = updateloop.run(self, updates, states.get)
+                if not changed:
+                    return results
+                try:
+                    with _mapped("writing"):
+                        run_statements(
+                            self._driver, self._database, self._updates_statements(changed)
+                        )
+                except StaleReadError:  # a cached twin changed behind our back: read afresh
+                    for twin_id in changed:
+                        self._cache.pop(twin_id, None)
+                    states = self._states_for_update(ids, cached=False)
+                    continue
+                except GraphError as exc:
+                    return batch.all_failed(results, exc)
+                cache = self._cache
+                for twin_id, c in changed.items():
+                    cache.pop(twin_id, None)
+                    cache[twin_id] = c.state()
+                self._evict()
+                self._hub.publish(events)
+                return results
+        err = ConflictError("twins changed while being updated by another writer")
+        return [ItemResult(u.twin_id, False, err) for u in updates]
+
+    def _updates_statements(self, changed: Mapping[str, updateloop.Changed]) -> list[Statement]:
+        """The loop's changed twins as ``SET n +=`` statements guarded by their ETags."""
+        ids: list[str] = []
+        etags: list[str] = []
+        maps: list[dict[str, Any]] = []
+        for twin_id, c in changed.items():
+            m = changed_props(c.properties, c.values, c.before[1])
+            m[N_ETAG] = c.etag
+            m[N_METADATA] = packed_metadata_json(c.metadata)
+            ids.append(twin_id)
+            etags.append(c.before[3])
+            maps.append(m)
+        out: list[Statement] = []
+        self._merge_statements(ids, etags, maps, out)
+        return out
+
+    def _states_for_update(
+        self, twin_ids: Sequence[str], cached: bool = True
+    ) -> dict[str, updateloop.State]:
+        """The twins' states from the cache (if ``cached``), the rest read from Neo4j."""
+        cache = self._cache
+        found: dict[str, updateloop.State] = {}
+        missing: list[str] = []
+        for i in twin_ids:
+            state = cache.get(i) if cached else None
+            if state is None:
+                missing.append(i)
+            else:
+                found[i] = state
+        if missing:
+            fresh = self._read_twins(missing)
+            self._remember(list(fresh.values()))
+            found.update((i, cache[i]) for i in fresh)
+        return found
+
     def _remember(self, twins: Sequence[Twin]) -> None:
         cache = self._cache
         for t in twins:
             cache.pop(t.id, None)
-            cache[t.id] = t
-        while len(cache) > self._cache_size:  # evict the least recently written
-            del cache[next(iter(cache))]
+            cache[t.id] = (t.model, t.properties, packed_meta(t.metadata), t.etag)
+        self._evict()
 
-    def _read_twins_for_update(self, twin_ids: Sequence[str]) -> dict[str, Twin]:
-        """From the cache of twins this process wrote or read for ingestion, and the rest
-        from Neo4j; ``_commit`` guards the writes with the ETags these had."""
+    def _evict(self) -> None:
         cache = self._cache
-        found: dict[str, Twin] = {}
-        missing: list[str] = []
-        for i in twin_ids:
-            t = cache.get(i)
-            if t is None:
-                missing.append(i)
-            else:
-                found[i] = t
-        if missing:
-            fresh = self._read_twins(missing)
-            self._remember(list(fresh.values()))
-            found.update(fresh)
-        return found
+        while len(cache) > self._cache_size:  # the least recently written first
+            del cache[next(iter(cache))]
 
     # ------------------------------------------------------------ the rest of TwinGraph
     def iter_twins(self, model: str | None = None) -> Iterator[Twin]:

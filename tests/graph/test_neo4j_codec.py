@@ -10,6 +10,7 @@ import pytest
 
 from graph.base import PropertyMeta, Twin
 from graph.layout import N_ETAG, N_JSON, N_METADATA
+from graph.meta import MetaView, packed_twin
 from graph.neo4j.codec import (
     changed_props,
     decode_props,
@@ -62,26 +63,26 @@ def test_changed_props_then_merge_equals_full_write(seed: int) -> None:
     after = {**before, **{n: rng.choice(VALUES) for n in names}}
     old, new = _twin(before, "e1"), _twin(after, "e2")
     stored = _stored(old)
-    known_old = old if rng.random() < 0.8 else None  # the cache may not know the twin
-    stored.update(changed_props(new, names, known_old))  # what SET n += does
+    known_old = before if rng.random() < 0.8 else None  # the cache may not know the twin
+    stored.update(changed_props(after, names, known_old))  # what SET n += does
     assert decode_props(stored) == decode_props(_stored(new)) == after
     assert sorted(stored[N_JSON]) == sorted(json_names(after))
 
 
 def test_changed_props_sends_json_list_only_when_needed() -> None:
-    old = _twin({"t": 20.0, "s": {"x": 1}}, "e1")
-    new = _twin({"t": 21.0, "s": {"x": 1}}, "e2")
+    old = {"t": 20.0, "s": {"x": 1}}
+    new = {"t": 21.0, "s": {"x": 1}}
     assert changed_props(new, {"t"}, old) == {"t": 21.0}  # `$json` left as stored
     assert changed_props(new, {"t"}, None) == {"t": 21.0, N_JSON: ["s"]}  # old unknown
-    became_json = _twin({"t": [1, "a"], "s": {"x": 1}}, "e2")
+    became_json = {"t": [1, "a"], "s": {"x": 1}}
     assert changed_props(became_json, {"t"}, old) == {"t": '[1,"a"]', N_JSON: ["t", "s"]}
-    was_json = _twin({"t": 20.0, "s": 5.0}, "e2")
+    was_json = {"t": 20.0, "s": 5.0}
     assert changed_props(was_json, {"s"}, old) == {"s": 5.0, N_JSON: []}
 
 
 def test_changed_props_leaves_a_none_value_as_stored() -> None:
-    old = _twin({"t": 20.0, "u": 1.0}, "e1")
-    new = _twin({"t": None, "u": 2.0}, "e2")
+    old = {"t": 20.0, "u": 1.0}
+    new = {"t": None, "u": 2.0}
     assert changed_props(new, {"t", "u"}, old) == {"u": 2.0, N_JSON: []}
     assert encode_props({"t": None}) == {N_JSON: []}  # like a full write
 
@@ -104,6 +105,11 @@ def test_metadata_json_layout() -> None:
     stored = twin_to_map(t)
     assert stored[N_METADATA] == metadata_json(t) and stored[N_ETAG] == "e"
     assert twin_from_map(stored) == t
+    # Packed (graph.meta: the ingestion path's form), the same document.
+    packed = packed_twin(t)
+    assert isinstance(packed.metadata, MetaView)
+    assert orjson.loads(metadata_json(packed)) == orjson.loads(metadata_json(t))
+    assert twin_from_map(twin_to_map(packed)) == t
 
 
 def test_rows_is_a_list_with_a_short_repr() -> None:

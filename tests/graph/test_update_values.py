@@ -35,3 +35,20 @@ def test_updates_switching_between_native_and_json_forms_read_back(store_uri: st
             assert g.get_twin("r").properties == expected
     with open_graph(store_uri) as g:
         assert g.get_twin("r").properties == expected
+
+
+def test_system_names_in_an_update_are_skipped_like_in_a_twin_document(store_uri: str) -> None:
+    # An Azure-style payload may carry ``$metadata`` or ``$dtId`` beside its values: they
+    # are not properties (Neo4j keeps its own ``$metadata`` under that name).
+    with open_graph(store_uri) as g:
+        g.add_models(MODELS)
+        g.create_twin("r", ROOM, {"area": 1.0})
+        odd = {"$metadata": {"temperature": "x"}, "$dtId": "other", "temperature": 20.5}
+        assert g.apply_property_updates([_at(1, odd)])[0].ok
+        twin = g.get_twin("r")
+        assert twin.properties == {"area": 1.0, "temperature": 20.5}
+        assert set(twin.metadata) == {"area", "temperature"}
+        assert g.apply_property_updates([_at(2, {"$metadata": {}})])[0].ok  # nothing to do
+        assert g.get_twin("r").etag == twin.etag
+    with open_graph(store_uri) as g:
+        assert g.get_twin("r").properties == {"area": 1.0, "temperature": 20.5}

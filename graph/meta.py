@@ -1,4 +1,8 @@
-"""Per-property metadata as the embedded store keeps it: one string per name.
+"""Per-property metadata as the stores keep it in memory: one string per name.
+
+The embedded store holds it on its networkx nodes; the Neo4j store in its cache of
+twins for ingestion (``graph.neo4j.store``).  Both run the same update loop over it
+(``graph.updateloop``).
 
 A twin's metadata is, per top-level name, when it was last updated and by which
 source.  Held as ``PropertyMeta`` objects in a dict, every twin in memory cost the
