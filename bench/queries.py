@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -356,20 +357,30 @@ def bench_store(label: str, store: TwinGraph, direct: dict[str, Callable[[str], 
     ]
     rows = []
     layer = query_layer(store, engine)
+    collections: list[list[int]] = []  # cyclic GC runs by generation, per graphql timing
     print(f"{'store':9} {'question':38} {'graphql p50/p99 ms':>19} {'http p50/p99 ms':>17} "
           f"{'direct p50/p99 ms':>19} {'gql/dir':>7} {'http/dir':>8} {'layer p50':>9} "
           f"{'CPU p50 ms: gql':>15} {'direct':>7} {'layer':>7} {'gql/dir':>7}")
     for title, key, pick, query, variables in questions:
-        g50, g99, gc = timed_async(loop, lambda q=query, p=pick, v=variables: execute(q, **v(p())),
-                                   iterations)
+        before = [g["collections"] for g in gc.get_stats()]
+        g50, g99, gc_cpu = timed_async(
+            loop, lambda q=query, p=pick, v=variables: execute(q, **v(p())), iterations)
+        collections.append([g["collections"] - b for g, b in zip(gc.get_stats(), before,
+                                                                  strict=True)])
         h50, h99, _ = timed(lambda q=query, p=pick, v=variables: http(q, **v(p())), iterations)
         d50, d99, dc = timed(lambda pick=pick, key=key: direct[key](pick()), iterations)
         l50, _, lc = timed(lambda pick=pick, key=key: layer[key](pick()), iterations)
-        rows.append((title, g50, g99, h50, h99, d50, d99, gc, dc, l50, lc))
+        rows.append((title, g50, g99, h50, h99, d50, d99, gc_cpu, dc, l50, lc))
         print(f"{label:9} {title:38} {g50:9.2f}/{g99:9.2f} {h50:8.2f}/{h99:8.2f} "
               f"{d50:9.2f}/{d99:9.2f} {g50 / d50:7.2f} {h50 / d50:8.2f} {l50:9.2f} "
-              f"{gc:15.3f} {dc:7.3f} {lc:7.3f} {gc / max(dc, 1e-6):7.2f}", flush=True)
+              f"{gc_cpu:15.3f} {dc:7.3f} {lc:7.3f} {gc_cpu / max(dc, 1e-6):7.2f}", flush=True)
     loop.close()
+    # What could make one run's graphql figures an outlier: collections of the older
+    # generations inside its timings, or plans that gave the query to graphql-core.
+    plans = schema.current().plans
+    print(f"{label:9} graphql timings: GC runs (gen 0/1/2) per question "
+          f"{' '.join('/'.join(map(str, c)) for c in collections)}; plans answered "
+          f"{plans.answered}, gave up {plans.fell_back}")
     return rows
 
 
@@ -406,6 +417,7 @@ def main() -> None:
             t0 = time.perf_counter()
             n = store.count_twins() if args.reuse_neo4j else load(store, args.buildings)
             print(f"neo4j: {n} twins ready in {time.perf_counter() - t0:.1f} s", flush=True)
+            freeze_startup_objects()  # as `graphtwin serve` does after loading, either store
             bench_store("neo4j", store, direct_neo4j(args.neo4j_uri), args.buildings,
                         args.iterations)
 
