@@ -106,7 +106,9 @@ class ChangeEvent:
 
     ``patch`` is the RFC 6902 JSON Patch from the old to the new document
     (for twins: of ``properties``; for relationships: of ``properties``);
-    ``data`` is the new document (None after a delete).
+    ``data`` is the new document (None after a delete).  ``seq`` increases in commit
+    order; numbers given to the events of a write that then failed or was retried are
+    skipped, so it may have gaps.
     """
 
     seq: int

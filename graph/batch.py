@@ -53,89 +53,122 @@ def upsert_batch(
     *,
     source: WriteSource = "import",
 ) -> list[ItemResult]:
-    results: list[ItemResult] = []
+    """Each twin created or replaced, then each relationship; one commit for the batch.
+
+    A batch first reads which of its twins and relationships exist.  A store whose reads
+    cost a round trip (Neo4j) may have the batch assume none exist instead
+    (``StoreBase._guess_new``): the commit then refuses to overwrite anything
+    (``WriteSet.assumed_new``) and, if something did exist, raises ``StaleReadError``
+    and the batch runs again with the reads; so does a batch with any item refused,
+    since a refusal may depend on what exists (a replaced twin of a decommissioned
+    model is allowed, a new one is not).  An import of new, valid items, the common
+    case, skips two queries per batch.
+    """
     with store._write_lock, core.paused_gc():
-        now = core.now_rfc3339()
-        ws, events = WriteSet(), []
-        olds = store._read_twins([t.id for t in twins]) if twins else {}
-        models: dict[str, str] = {}  # twins as they will be after this batch
-        check = core.telemetry_checker(store._registry)  # see core.validate_twin
-        for up in twins:
+        if store._guess_new():
             try:
-                old = olds.get(up.id)
-                props = core.user_properties(up.properties)
-                store._check_new_twin(up.id, up.model, props, old, source, check)
-                twin = store._build_twin(up.id, up.model, props, old, source, now)
+                return _upsert(store, twins, relationships, source, assume_new=True)
+            except StaleReadError:
+                store._guessed_wrong()
+        return _upsert(store, twins, relationships, source, assume_new=False)
+
+
+def _upsert(
+    store: StoreBase,
+    twins: Sequence[TwinUpsert],
+    relationships: Sequence[RelationshipUpsert],
+    source: WriteSource,
+    assume_new: bool,
+) -> list[ItemResult]:
+    results: list[ItemResult] = []
+    now = core.now_rfc3339()
+    ws, events = WriteSet(assumed_new=assume_new), []
+    olds = store._read_twins([t.id for t in twins]) if twins and not assume_new else {}
+    models: dict[str, str] = {}  # twins as they will be after this batch
+    check = core.telemetry_checker(store._registry)  # see core.validate_twin
+    for up in twins:
+        try:
+            old = olds.get(up.id)
+            props = core.user_properties(up.properties)
+            store._check_new_twin(up.id, up.model, props, old, source, check)
+            twin = store._build_twin(up.id, up.model, props, old, source, now)
+        except GraphError as exc:
+            if assume_new:  # the refusal may depend on what exists: read it
+                raise StaleReadError(f"twin {up.id!r} refused: {exc}") from exc
+            results.append(ItemResult(up.id, False, exc))
+            continue
+        store._add_twin(ws, old, twin)
+        olds[up.id] = twin
+        models[up.id] = up.model
+        if store._hub.active:
+            events.append(store._twin_event(old, twin, now))
+        results.append(ItemResult(up.id, True))
+    if relationships:
+        wanted = {r.source for r in relationships} | {r.target for r in relationships}
+        models.update(store._twin_models(wanted - models.keys()))
+        keys = [(r.source, r.id) for r in relationships]
+        old_rels = {} if assume_new else store._read_rels(keys)
+        added: dict[tuple[str, str], int] = {}
+        counts: dict[tuple[str, str], int] = {}
+        checked: dict[tuple[str, str, str], int | None] = {}  # see StoreBase._check_rel
+        # Where each relationship of this batch is in ws.rels: one written twice in a
+        # batch is written once, as it is last (Neo4j would CREATE a new one twice).
+        written: dict[tuple[str, str], int] = {}
+
+        def out_count(src: str, name: str) -> int:
+            if (src, name) not in counts:
+                counts[(src, name)] = len(store._read_out(src, name))
+            return counts[(src, name)] + added.get((src, name), 0)
+
+        for rup in relationships:
+            key = f"{rup.source}/{rup.id}"
+            try:
+                old_rel = old_rels.get((rup.source, rup.id))
+                if old_rel is not None and old_rel.target != rup.target:
+                    raise ConflictError(
+                        f"relationship {rup.id!r} exists with target {old_rel.target!r}"
+                    )
+                store._check_rel(rup, models, old_rel, out_count, checked)
             except GraphError as exc:
-                results.append(ItemResult(up.id, False, exc))
+                if assume_new:
+                    raise StaleReadError(f"relationship {key!r} refused: {exc}") from exc
+                results.append(ItemResult(key, False, exc))
                 continue
-            store._add_twin(ws, old, twin)
-            olds[up.id] = twin
-            models[up.id] = up.model
+            rel = Relationship(
+                rup.id,
+                rup.source,
+                rup.target,
+                rup.name,
+                dict(rup.properties),
+                core.new_etag(),
+            )
+            if old_rel is None:
+                added[(rup.source, rup.name)] = added.get((rup.source, rup.name), 0) + 1
+                ws.new_rels.add((rup.source, rup.id))
+            old_rels[(rup.source, rup.id)] = rel
+            at = written.get((rup.source, rup.id))
+            if at is None:
+                written[(rup.source, rup.id)] = len(ws.rels)
+                ws.rels.append(rel)
+            else:
+                ws.rels[at] = rel
             if store._hub.active:
-                events.append(store._twin_event(old, twin, now))
-            results.append(ItemResult(up.id, True))
-        if relationships:
-            wanted = {r.source for r in relationships} | {r.target for r in relationships}
-            models.update(store._twin_models(wanted - models.keys()))
-            old_rels = store._read_rels([(r.source, r.id) for r in relationships])
-            added: dict[tuple[str, str], int] = {}
-            counts: dict[tuple[str, str], int] = {}
-            checked: dict[tuple[str, str, str], int | None] = {}  # see StoreBase._check_rel
-            # Where each relationship of this batch is in ws.rels: one written twice in a
-            # batch is written once, as it is last (Neo4j would CREATE a new one twice).
-            written: dict[tuple[str, str], int] = {}
-
-            def out_count(src: str, name: str) -> int:
-                if (src, name) not in counts:
-                    counts[(src, name)] = len(store._read_out(src, name))
-                return counts[(src, name)] + added.get((src, name), 0)
-
-            for rup in relationships:
-                key = f"{rup.source}/{rup.id}"
-                try:
-                    old_rel = old_rels.get((rup.source, rup.id))
-                    if old_rel is not None and old_rel.target != rup.target:
-                        raise ConflictError(
-                            f"relationship {rup.id!r} exists with target {old_rel.target!r}"
-                        )
-                    store._check_rel(rup, models, old_rel, out_count, checked)
-                except GraphError as exc:
-                    results.append(ItemResult(key, False, exc))
-                    continue
-                rel = Relationship(
-                    rup.id,
-                    rup.source,
-                    rup.target,
-                    rup.name,
-                    dict(rup.properties),
-                    core.new_etag(),
+                kind: ChangeKind = (
+                    "relationship.created" if old_rel is None else "relationship.updated"
                 )
-                if old_rel is None:
-                    added[(rup.source, rup.name)] = added.get((rup.source, rup.name), 0) + 1
-                    ws.new_rels.add((rup.source, rup.id))
-                old_rels[(rup.source, rup.id)] = rel
-                at = written.get((rup.source, rup.id))
-                if at is None:
-                    written[(rup.source, rup.id)] = len(ws.rels)
-                    ws.rels.append(rel)
-                else:
-                    ws.rels[at] = rel
-                if store._hub.active:
-                    kind: ChangeKind = (
-                        "relationship.created" if old_rel is None else "relationship.updated"
-                    )
-                    events.append(
-                        store._rel_event(
-                            kind, rel, now, old=old_rel.properties if old_rel else None
-                        )
-                    )
-                results.append(ItemResult(key, True))
-        if ws.twins or ws.twin_updates or ws.rels:
-            try:
+                events.append(
+                    store._rel_event(kind, rel, now, old=old_rel.properties if old_rel else None)
+                )
+            results.append(ItemResult(key, True))
+    if ws.twins or ws.twin_updates or ws.rels:
+        try:
+            if assume_new:  # a StaleReadError goes up: upsert_batch reads and retries
+                store._commit(ws)
+                store._hub.publish(events)
+            else:
                 store._commit_and_publish(ws, events)
-            except GraphError as exc:
-                return all_failed(results, exc)
+        except GraphError as exc:
+            return all_failed(results, exc)
     return results
 
 

@@ -78,6 +78,15 @@ class StoreBase(TwinGraph):
     def _commit(self, ws: WriteSet) -> None:
         """Make ``ws`` durable and visible, atomically; raise a GraphError if it cannot."""
 
+    def _guess_new(self) -> bool:
+        """Whether the next batch upsert should assume its items are new, skipping the
+        reads of what exists (``graph.batch.upsert_batch``): for backends whose reads
+        cost a round trip; the commit must then honour ``WriteSet.assumed_new``."""
+        return False
+
+    def _guessed_wrong(self) -> None:
+        """A batch assumed new was not: it runs again with the reads."""
+
     def _load_models(self, infos: Iterable[ModelInfo]) -> None:
         """Rebuild the registry from stored models (at startup)."""
         infos = list(infos)

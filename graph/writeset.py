@@ -30,6 +30,10 @@ class WriteSet:
     expected_etags: dict[str, str] = field(default_factory=dict)
     # Set by the ingestion path only: the names each twin update changed.
     changed_names: dict[str, set[str]] = field(default_factory=dict)
+    # Built without reading what exists (``graph.batch.upsert_batch``): every twin and
+    # relationship is taken as new, and a backend that finds one existing must raise
+    # StaleReadError rather than overwrite or duplicate it.
+    assumed_new: bool = False
 
 
 class StaleReadError(Exception):

@@ -124,20 +124,28 @@ def put_twins(add: Sequence[str], remove: Sequence[str], create: bool) -> str:
     )
 
 
-def put_rels(name: str, new: bool) -> str:
+def put_rels(name: str, new: bool, guard: bool = False) -> str:
     """Rows [source id, target id, properties]: relationships named ``name``, CREATEd if
-    ``new`` (read as absent: the caller checks the count created), else MERGEd, returning
-    how many were written."""
+    ``new`` (read as absent: the caller checks the count created; with ``guard``, only
+    where the source has no relationship of that id), else MERGEd, returning how many
+    were written."""
     ends = (
         f"UNWIND $rows AS row MATCH (a:{_T} {{{_ID}: row[0]}}), (b:{_T} {{{_ID}: row[1]}}) "
         f"{_seek('a')} {_seek('b')} "
     )
     if new:  # no RETURN: counting rows made the statement ~20% slower than the summary
-        return ends + f"CREATE (a)-[r:`{check_identifier(name)}`]->(b) SET r = row[2]"
+        where = _no_rel_with_id(f"row[2].{_RID}") if guard else ""
+        return ends + where + f"CREATE (a)-[r:`{check_identifier(name)}`]->(b) SET r = row[2]"
     return (
         ends + f"MERGE (a)-[r:`{check_identifier(name)}` {{{_RID}: row[2].{_RID}}}]->(b) "
         "SET r = row[2] RETURN count(r) AS c"
     )
+
+
+def _no_rel_with_id(rel_id: str) -> str:
+    """The guard of a CREATE taken as new without a read: ``a`` has no relationship
+    ``rel_id`` (of any name: ids are unique per source)."""
+    return f"WHERE NOT EXISTS {{ MATCH (a)-[x]->() WHERE x.{_RID} = {rel_id} }} "
 
 
 def _labels(labels: Sequence[str]) -> str:
@@ -150,13 +158,15 @@ def create_twins_columns(labels: Sequence[str], cols: Columns) -> str:
     return f"UNWIND range(0, $n - 1) AS i CREATE (n:{_T}{_labels(labels)} {cols.map_text()})"
 
 
-def create_rels_columns(name: str, cols: Columns) -> str:
+def create_rels_columns(name: str, cols: Columns, guard: bool = False) -> str:
     """New relationships named ``name`` from ``$s[i]`` to ``$t[i]`` (read as absent: the
-    caller checks the count created)."""
+    caller checks the count created; with ``guard`` only where the source has no
+    relationship of that id)."""
+    where = _no_rel_with_id(cols.exprs[cols.names.index(R_ID)]) if guard else ""
     return (
         f"UNWIND range(0, $n - 1) AS i "
         f"MATCH (a:{_T} {{{_ID}: $s[i]}}), (b:{_T} {{{_ID}: $t[i]}}) {_seek('a')} {_seek('b')} "
-        f"CREATE (a)-[r:`{check_identifier(name)}` {cols.map_text()}]->(b)"
+        f"{where}CREATE (a)-[r:`{check_identifier(name)}` {cols.map_text()}]->(b)"
     )
 
 
