@@ -11,7 +11,8 @@ Neo4j
 -----
 - Twin node: label ``Twin`` plus one readable label per model in its
   inheritance chain (see ``graph.neo4j`` for the collision-free naming);
-  ``$dtId`` (unique constraint), ``$model``, ``$etag``, ``$metadata`` (JSON text);
+  ``$dtId`` (unique constraint), ``$model``, ``$etag``, ``$metadata`` (JSON text:
+  name -> ``"<lastUpdateTime> <source>"``, ``graph.meta``'s packed strings);
   each property whose value Neo4j holds natively (bool, int, float, str, or a
   list of one of those) under its own name; other values (objects, maps,
   components, mixed lists) as JSON text under their own name, with their names

@@ -13,15 +13,16 @@ from typing import Any
 
 import orjson
 
-from graph.base import PropertyMeta, Relationship, Twin
+from graph.base import Relationship, Twin
 from graph.layout import N_ETAG, N_ID, N_JSON, N_METADATA, N_MODEL, R_ETAG, R_ID
-from graph.meta import MetaView
+from graph.meta import MetaView, pack, packed_meta
 
 __all__ = [
     "changed_props",
     "decode_props",
     "encode_props",
     "json_names",
+    "metadata_from_json",
     "metadata_json",
     "native",
     "packed_metadata_json",
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 _INT64 = (-(2**63), 2**63 - 1)
-_PASS_DATACLASS = orjson.OPT_PASSTHROUGH_DATACLASS
 _SCALARS = (float, str, bool)  # held natively, whatever the value
 
 
@@ -80,26 +80,23 @@ def decode_props(stored: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _meta_pair(m: Any) -> tuple[str, str]:
-    if type(m) is PropertyMeta:
-        return (m.last_update_time, m.source)
-    raise TypeError(f"metadata entry is a {type(m).__name__}, not a PropertyMeta")
-
-
 def metadata_json(t: Twin) -> str:
-    """``$metadata``: ``{"name": [lastUpdateTime, source], ...}``.  orjson walks the mapping
-    and calls back for each entry (dataclasses passed through): about half the time of
-    building the intermediate dict of pairs, once per update on the ingestion path."""
-    meta = t.metadata
-    if type(meta) is MetaView:
-        return packed_metadata_json(meta.packed)
-    meta = meta if type(meta) is dict else dict(meta)
-    return orjson.dumps(meta, option=_PASS_DATACLASS, default=_meta_pair).decode()
+    """``$metadata``: ``{"name": "<lastUpdateTime> <source>", ...}``, the packed strings
+    of ``graph.meta`` (what the stores keep in memory, so the ingestion path writes them
+    as they are: one orjson call, no per-entry conversion)."""
+    return packed_metadata_json(packed_meta(t.metadata))
 
 
 def packed_metadata_json(packed: Mapping[str, str]) -> str:
-    """``$metadata`` from packed metadata (``graph.meta``): the ingestion path's form."""
-    return orjson.dumps({k: v.rsplit(" ", 1) for k, v in packed.items()}).decode()
+    """``$metadata`` from packed metadata (``graph.meta``)."""
+    return orjson.dumps(packed).decode()
+
+
+def metadata_from_json(text: str | None) -> MetaView:
+    """``$metadata`` as written by :func:`metadata_json`, or as written before it
+    (``{"name": [lastUpdateTime, source]}``), as packed metadata."""
+    stored = orjson.loads(text or "{}")
+    return MetaView({k: v if type(v) is str else pack(v[0], v[1]) for k, v in stored.items()})
 
 
 def twin_to_map(t: Twin) -> dict[str, Any]:
@@ -139,9 +136,7 @@ def changed_props(
 
 
 def twin_from_map(stored: Mapping[str, Any]) -> Twin:
-    meta = {
-        k: PropertyMeta(v[0], v[1]) for k, v in orjson.loads(stored.get(N_METADATA) or "{}").items()
-    }
+    meta = metadata_from_json(stored.get(N_METADATA))
     return Twin(stored[N_ID], stored[N_MODEL], decode_props(stored), stored[N_ETAG], meta)
 
 

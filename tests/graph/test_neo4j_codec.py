@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from graph.base import PropertyMeta, Twin
-from graph.layout import N_ETAG, N_JSON, N_METADATA
+from graph.layout import N_ETAG, N_ID, N_JSON, N_METADATA
 from graph.meta import MetaView, packed_twin
 from graph.neo4j.codec import (
     changed_props,
@@ -98,9 +98,10 @@ def test_metadata_json_layout() -> None:
             "b": PropertyMeta("2026-01-02T00:00:00.000000Z", "api"),
         },
     )
+    # Readable in Neo4j Browser: name -> "<lastUpdateTime> <source>" (graph.meta's strings).
     assert orjson.loads(metadata_json(t)) == {
-        "a": ["2026-01-01T00:00:00.000000Z", "device"],
-        "b": ["2026-01-02T00:00:00.000000Z", "api"],
+        "a": "2026-01-01T00:00:00.000000Z device",
+        "b": "2026-01-02T00:00:00.000000Z api",
     }
     stored = twin_to_map(t)
     assert stored[N_METADATA] == metadata_json(t) and stored[N_ETAG] == "e"
@@ -108,8 +109,22 @@ def test_metadata_json_layout() -> None:
     # Packed (graph.meta: the ingestion path's form), the same document.
     packed = packed_twin(t)
     assert isinstance(packed.metadata, MetaView)
-    assert orjson.loads(metadata_json(packed)) == orjson.loads(metadata_json(t))
+    assert metadata_json(packed) == metadata_json(t)
     assert twin_from_map(twin_to_map(packed)) == t
+
+
+def test_metadata_written_by_earlier_versions_still_reads() -> None:
+    # Before 2026-11-22 entries were [lastUpdateTime, source] pairs.
+    stored = {
+        N_ID: "t1",
+        "$model": "dtmi:test:T;1",
+        N_ETAG: "e",
+        "a": 1.0,
+        N_METADATA: '{"a": ["2026-01-01T00:00:00.000000Z", "device"]}',
+    }
+    twin = twin_from_map(stored)
+    assert twin.metadata == {"a": PropertyMeta("2026-01-01T00:00:00.000000Z", "device")}
+    assert orjson.loads(metadata_json(twin)) == {"a": "2026-01-01T00:00:00.000000Z device"}
 
 
 def test_rows_is_a_list_with_a_short_repr() -> None:

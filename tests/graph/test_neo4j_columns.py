@@ -105,7 +105,8 @@ def _snapshot(g: Neo4jGraph) -> dict[str, Any]:
         if "$json" in p:  # order aside: an absent list and an empty one differ
             out["$json"] = sorted(p["$json"])
         if "$metadata" in p:
-            out["$metadata"] = {k: v[1] for k, v in orjson.loads(p["$metadata"]).items()}
+            meta = orjson.loads(p["$metadata"])  # name -> "<time> <source>": the sources
+            out["$metadata"] = {k: v.rpartition(" ")[2] for k, v in meta.items()}
         return out
 
     twins = g.run_read("MATCH (n:Twin) RETURN properties(n) AS p, labels(n) AS l", {})
