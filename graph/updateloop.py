@@ -87,12 +87,14 @@ def run(
         if problems:
             results.append(batch.refusal(up, problems))
             continue
-        # Newer than the stored time (the part of the packed string before its last space);
-        # system names (``$metadata``...) are skipped, as in a twin document.
+        # Newer than the stored time: ``m < ts`` compares the packed "<time> <source>"
+        # as its time would (a space sorts before every character of a time, so a time
+        # that is a prefix of the other still sorts first), without splitting it.
+        # System names (``$metadata``...) are skipped, as in a twin document.
         newer = {
             k: v
             for k, v in values.items()
-            if ((m := meta.get(k)) is None or m.rpartition(" ")[0] < ts) and k[:1] != "$"
+            if ((m := meta.get(k)) is None or m < ts) and k[:1] != "$"
         }
         if newer:
             stamped = dict.fromkeys(newer, f"{ts} {up.source}")
