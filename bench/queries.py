@@ -1,7 +1,7 @@
 """Read latency: GraphQL vs the same question asked directly, on each store, same run.
 
     .venv/bin/python bench/queries.py [--backend embedded|neo4j|both] [--buildings N]
-        [--iterations N] [--neo4j-uri bolt://127.0.0.1:7687]
+        [--iterations N] [--warmup N] [--neo4j-uri bolt://127.0.0.1:7687]
 
 A generated building portfolio (default 50 buildings: about 100,000 twins):
 sites of 10 buildings, each building 10 floors of 20 rooms, each room one
@@ -24,6 +24,13 @@ question, p50/p99 over ``--iterations`` random targets of:
 - the ratio graphql p50 / direct p50 (target: at most 1.5), and http p50 / direct p50;
 - CPU time (``time.process_time``) p50 of graphql and direct, and their ratio: on a
   shared, loaded machine wall-clock figures move by up to 2x between runs.
+
+Every column runs ``--warmup`` times (default 10, on random targets) before it is
+timed, as a server has answered a repeated question before: a query is compiled at
+its second sighting (about 1 ms, once: it was each GraphQL p99), and Python
+specialises new code over its first runs (in process, the first 10 to 20 GraphQL
+runs of a small answer took up to twice the steady time; the direct answers warm up
+too).
 """
 
 from __future__ import annotations
@@ -145,8 +152,10 @@ def _summary(wall: list[float], cpu: list[float]) -> tuple[float, float, float]:
             statistics.median(cpu))
 
 
-def timed(fn: Callable[[], Any], iterations: int) -> tuple[float, float, float]:
-    fn()  # warm up
+def timed(fn: Callable[[], Any], iterations: int,
+          warmup: int = 1) -> tuple[float, float, float]:
+    for _ in range(warmup):
+        fn()
     wall, cpu = [], []
     for _ in range(iterations):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -157,11 +166,12 @@ def timed(fn: Callable[[], Any], iterations: int) -> tuple[float, float, float]:
 
 
 def timed_async(loop: asyncio.AbstractEventLoop, fn: Callable[[], Awaitable[Any]],
-                iterations: int) -> tuple[float, float, float]:
+                iterations: int, warmup: int = 1) -> tuple[float, float, float]:
     """``timed`` for a coroutine, awaited inside one running event loop as a server
     awaits it (not paying for starting and stopping the loop around each call)."""
     async def run() -> tuple[float, float, float]:
-        await fn()  # warm up
+        for _ in range(warmup):
+            await fn()
         wall, cpu = [], []
         for _ in range(iterations):
             t0, c0 = time.perf_counter(), time.process_time()
@@ -305,7 +315,7 @@ def query_layer(store: TwinGraph, engine: QueryEngine) -> dict[str, Callable[[st
 
 
 def bench_store(label: str, store: TwinGraph, direct: dict[str, Callable[[str], Any]],
-                buildings: int, iterations: int) -> list[tuple[Any, ...]]:
+                buildings: int, iterations: int, warmup: int) -> list[tuple[Any, ...]]:
     app = FastAPI()
     app.include_router(create_graphql_router(store, auth=Authenticator.open_mode(),
                                              limits=Limits(max_cost=10_000_000)),
@@ -364,12 +374,13 @@ def bench_store(label: str, store: TwinGraph, direct: dict[str, Callable[[str], 
     for title, key, pick, query, variables in questions:
         before = [g["collections"] for g in gc.get_stats()]
         g50, g99, gc_cpu = timed_async(
-            loop, lambda q=query, p=pick, v=variables: execute(q, **v(p())), iterations)
+            loop, lambda q=query, p=pick, v=variables: execute(q, **v(p())), iterations, warmup)
         collections.append([g["collections"] - b for g, b in zip(gc.get_stats(), before,
                                                                   strict=True)])
-        h50, h99, _ = timed(lambda q=query, p=pick, v=variables: http(q, **v(p())), iterations)
-        d50, d99, dc = timed(lambda pick=pick, key=key: direct[key](pick()), iterations)
-        l50, _, lc = timed(lambda pick=pick, key=key: layer[key](pick()), iterations)
+        h50, h99, _ = timed(lambda q=query, p=pick, v=variables: http(q, **v(p())), iterations,
+                            warmup)
+        d50, d99, dc = timed(lambda pick=pick, key=key: direct[key](pick()), iterations, warmup)
+        l50, _, lc = timed(lambda pick=pick, key=key: layer[key](pick()), iterations, warmup)
         rows.append((title, g50, g99, h50, h99, d50, d99, gc_cpu, dc, l50, lc))
         print(f"{label:9} {title:38} {g50:9.2f}/{g99:9.2f} {h50:8.2f}/{h99:8.2f} "
               f"{d50:9.2f}/{d99:9.2f} {g50 / d50:7.2f} {h50 / d50:8.2f} {l50:9.2f} "
@@ -389,6 +400,8 @@ def main() -> None:
     ap.add_argument("--backend", choices=["embedded", "neo4j", "both"], default="embedded")
     ap.add_argument("--buildings", type=int, default=50)
     ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=10,
+                    help="untimed runs of each column and question first (default 10)")
     ap.add_argument("--neo4j-uri", default=os.environ.get("GRAPHTWIN_TEST_NEO4J_URI"))
     ap.add_argument("--reuse-neo4j", action="store_true",
                     help="skip wiping and loading Neo4j (a previous run loaded the same portfolio)")
@@ -400,7 +413,8 @@ def main() -> None:
             n = load(store, args.buildings)
             print(f"embedded: loaded {n} twins in {time.perf_counter() - t0:.1f} s", flush=True)
             freeze_startup_objects()  # as `graphtwin serve` does after loading
-            bench_store("embedded", store, direct_embedded(store), args.buildings, args.iterations)
+            bench_store("embedded", store, direct_embedded(store), args.buildings, args.iterations,
+                        args.warmup)
             # The query layer alone (no GraphQL, no hydration), for reference.
             engine = QueryEngine(store)
             d50, _, _ = timed(lambda: engine.run(Descendants("b0")), args.iterations)
@@ -419,7 +433,7 @@ def main() -> None:
             print(f"neo4j: {n} twins ready in {time.perf_counter() - t0:.1f} s", flush=True)
             freeze_startup_objects()  # as `graphtwin serve` does after loading, either store
             bench_store("neo4j", store, direct_neo4j(args.neo4j_uri), args.buildings,
-                        args.iterations)
+                        args.iterations, args.warmup)
 
 
 if __name__ == "__main__":

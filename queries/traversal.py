@@ -138,8 +138,10 @@ def nx_neighbor_rows(g: Any, twin_id: str, steps: Sequence[Step], flt: TwinFilte
     if len(steps) == 1 and steps[0][1] != "both":
         names, direction = steps[0]
         inward = direction == "in"
+        append = rows.append
         for other, keyed in (g._pred if inward else g._succ)[twin_id].items():
-            attrs, doc = None, None  # read at the first relationship a step allows
+            attrs = doc = None  # read at the first relationship a step allows
+            source, target = (other, twin_id) if inward else (twin_id, other)
             for key, data in keyed.items():
                 name = data[NX_NAME]
                 if names is not None and name not in names:
@@ -150,9 +152,8 @@ def nx_neighbor_rows(g: Any, twin_id: str, steps: Sequence[Step], flt: TwinFilte
                         break
                     if documents:  # plain_document, written out: no call per neighbour
                         doc = {"id": other, "model": attrs[NX_MODEL], "etag": attrs[NX_ETAG],
-                               "properties": dict(attrs[NX_PROPS])}
-                rows.append((other, other, key, name, twin_id, doc) if inward else
-                            (other, twin_id, key, name, other, doc))
+                               "properties": attrs[NX_PROPS].copy()}  # stored: a dict
+                append((other, source, key, name, target, doc))
     else:
         docs: dict[str, dict[str, Any] | None] = {}
         for hop, other in nx_hops(g, twin_id, steps):

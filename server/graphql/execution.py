@@ -21,7 +21,7 @@ from server.auth import AuthError
 from server.graphql.compiled import Fallback, Plan, PlanCache, PlanTimeout, run_now
 from server.graphql.context import GraphQLContext
 
-__all__ = ["PLAN_FAILED", "CompiledExecution", "run_plan", "timeout_error"]
+__all__ = ["PLAN_FAILED", "CompiledExecution", "run_plan", "run_plan_now", "timeout_error"]
 
 # Set while LiveSchema runs a query the normal way after its cached plan gave up,
 # so CompiledExecution does not try the same plan again.
@@ -34,31 +34,53 @@ def timeout_error(limit: float) -> GraphQLError:
         extensions={"code": "TIMEOUT", "limit": "timeout_seconds", "max": limit})
 
 
+def _refused(ctx: GraphQLContext) -> bool:
+    try:
+        ctx.require("reader", "this operation")  # RoleGate's check
+    except AuthError:
+        return True
+    return False
+
+
+def run_plan_now(plans: PlanCache, plan: Plan, variables: dict[str, Any] | None,
+                 ctx: GraphQLContext, root_value: Any,
+                 operation_extensions: Any) -> ExecutionResult | None:
+    """``run_plan`` for a store called inline (in memory): its resolvers never wait,
+    so the plan runs to its end right here, without a coroutine around it."""
+    if _refused(ctx):
+        return None
+    limit = ctx.limits.timeout_seconds
+    # graph.core.paused_gc, written out (its context manager costs more than a small
+    # answer's plan): a long answer's allocations would rescan the whole graph
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        data = run_now(plan.execute(variables, ctx, root_value, operation_extensions, limit))
+    except PlanTimeout:
+        return ExecutionResult(data=None, errors=[timeout_error(limit)])
+    except Fallback:
+        plans.fell_back += 1
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+    plans.answered += 1
+    return ExecutionResult(data=data, errors=None)
+
+
 async def run_plan(plans: PlanCache, plan: Plan, variables: dict[str, Any] | None,
                    ctx: GraphQLContext, root_value: Any,
                    operation_extensions: Any) -> ExecutionResult | None:
     """The plan's result, or None when graphql-core must run the query (the plan gave
     up, or the caller is refused: RoleGate then says why)."""
-    try:
-        ctx.require("reader", "this operation")  # RoleGate's check
-    except AuthError:
+    if ctx.inline_store:
+        return run_plan_now(plans, plan, variables, ctx, root_value, operation_extensions)
+    if _refused(ctx):
         return None
     limit = ctx.limits.timeout_seconds
     try:
-        run = plan.execute(variables, ctx, root_value, operation_extensions, limit)
-        if ctx.inline_store:  # resolvers never wait: no event loop round trip
-            # graph.core.paused_gc, written out (its context manager costs more than a
-            # small answer's plan): a long answer's allocations would rescan the graph
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
-                data = run_now(run)
-            finally:
-                if collecting:
-                    gc.enable()
-        else:
-            async with asyncio.timeout(limit):
-                data = await run
+        async with asyncio.timeout(limit):
+            data = await plan.execute(variables, ctx, root_value, operation_extensions, limit)
     except (PlanTimeout, TimeoutError):
         return ExecutionResult(data=None, errors=[timeout_error(limit)])
     except Fallback:

@@ -36,7 +36,13 @@ from server.auth import AuthError, Role
 from server.graphql.compiled import PlanCache
 from server.graphql.context import GraphQLContext
 from server.graphql.errors import ApiError, ErrorCodes, error_extensions, stamp_request_error
-from server.graphql.execution import PLAN_FAILED, CompiledExecution, run_plan, timeout_error
+from server.graphql.execution import (
+    PLAN_FAILED,
+    CompiledExecution,
+    run_plan,
+    run_plan_now,
+    timeout_error,
+)
 from server.graphql.fastlists import FastListExecutionContext
 from server.graphql.limits import Limits, limits_rule
 from server.graphql.subscriptions import EventFilter, stream_events
@@ -369,8 +375,10 @@ class LiveSchema:
         plan = plans.get(query, operation_name) if isinstance(query, str) else None
         if plan is not None and isinstance(context_value, GraphQLContext) and (
                 allowed_operation_types is None or OperationType.QUERY in allowed_operation_types):
-            done = await run_plan(plans, plan, variable_values, context_value, root_value,
-                                  operation_extensions)
+            done = run_plan_now(plans, plan, variable_values, context_value, root_value,
+                                operation_extensions) if context_value.inline_store else \
+                await run_plan(plans, plan, variable_values, context_value, root_value,
+                               operation_extensions)
             if done is not None:
                 return StrawberryResult(data=done.data, errors=done.errors, extensions={})
         token = PLAN_FAILED.set(plan is not None)

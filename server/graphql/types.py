@@ -122,13 +122,13 @@ def to_filter(model: str | None = None, where: Sequence[PropertyFilter] | None =
     return TwinFilter(model=model, exact_model=exact_model, where=preds, id_prefix=id_prefix)
 
 
-_STEPS: dict[tuple[tuple[str, ...] | None, str], tuple[Any, ...]] = {}
+_STEPS: dict[tuple[tuple[str, ...] | None, Direction], tuple[Any, ...]] = {}
 
 
 def _steps_of(names: Sequence[str] | None, direction: Direction) -> tuple[Any, ...]:
     """``make_steps``, remembered per (names, direction): checking the names is most
     of a small walk's set-up, and an app asks the same few again and again."""
-    key = (None if names is None else tuple(names), direction.value)
+    key = (None if names is None else tuple(names), direction)
     steps = _STEPS.get(key)
     if steps is None:
         steps = make_steps(names, direction.value)  # raises for a bad name: not remembered
