@@ -156,11 +156,37 @@ _EXISTENCE_CHECKING_WALKS = frozenset({"ancestors", "descendants", "neighbors", 
                                        "siblings"})
 
 
+# Answers about a field's selections, by the selection list they were worked out
+# from: a compiled plan hands every execution of a field the same list (computed
+# once, server.graphql.compiled), so a plan's answers are worked out once; the
+# fresh lists of uncompiled executions only fill it until it is cleared.
+_ANSWERS: dict[tuple[Any, int, Any], tuple[list[Any], bool]] = {}
+
+
+def _about_selections(info: Info, test: Callable[[list[Any], Any], bool],
+                      arg: Any = None) -> bool:
+    """``test(info.selected_fields, arg)``, remembered (see ``_ANSWERS``)."""
+    selected = info.selected_fields
+    key = (test, id(selected), arg)
+    found = _ANSWERS.get(key)
+    if found is not None and found[0] is selected:  # the same list, not a reused id
+        return found[1]
+    answer = test(selected, arg)
+    if len(_ANSWERS) >= 4096:
+        _ANSWERS.clear()
+    _ANSWERS[key] = (selected, answer)
+    return answer
+
+
 def walks_check_existence(info: Info) -> bool:
     """Whether this ``twin(id)`` selects only its id and walks that check the twin
     exists (in their own transaction): then reading it first is a round trip for
     nothing on Neo4j (about 2 ms).  Fragments and directives count as more."""
-    for field in info.selected_fields:
+    return _about_selections(info, _walks_only)
+
+
+def _walks_only(selected: list[Any], _: Any) -> bool:
+    for field in selected:
         names: set[str] = set()
         for sel in field.selections:
             if not isinstance(sel, SelectedField) or sel.directives:
@@ -172,11 +198,16 @@ def walks_check_existence(info: Info) -> bool:
     return True
 
 
+# What an unread twin holds instead of its document: its walks read only its ``id``.
+_UNREAD = base.Twin("", "", {}, "")
+
+
 def unread_twin(twin_id: str) -> Twin:
     """A Twin not read from the store, for ``walks_check_existence`` selections: its
-    walks raise UnreadTwinMissing when it turns out not to exist."""
-    return Twin(id=twin_id, model="", etag="", properties=JSON({}),
-                _twin=base.Twin(twin_id, "", {}, ""), _verified=False)
+    walks (which take ``Twin.id``) raise UnreadTwinMissing when it turns out not to
+    exist; nothing else is selected of it."""
+    return Twin(id=twin_id, model="", etag="", properties=JSON({}), _twin=_UNREAD,
+                _verified=False)
 
 
 async def run_walk(info: Info, start: Twin, op: Operation[T]) -> T:
@@ -243,11 +274,18 @@ _PLAIN_TWIN_FIELDS = frozenset({"id", "model", "etag", "properties", "__typename
 def _twin_selects_only(info: Info, fields: frozenset[str]) -> bool:
     """Whether the ``twin`` below this list field selects nothing outside ``fields``
     (fragments and directives count as more: only plain, fully known selections)."""
-    for field in info.selected_fields:
+    return _about_selections(info, _selects_within, ("twin", fields))
+
+
+def _selects_within(selected: list[Any], where: tuple[str, frozenset[str]]) -> bool:
+    """Whether the items of this field select nothing but plain fields and, below the
+    field named ``where[0]``, nothing outside ``where[1]``."""
+    list_field, fields = where
+    for field in selected:
         for sel in field.selections:
             if not isinstance(sel, SelectedField):
                 return False
-            if sel.name == "twin" and any(
+            if sel.name == list_field and any(
                 not isinstance(sub, SelectedField) or sub.name not in fields
                 or sub.directives for sub in sel.selections
             ):
@@ -258,8 +296,12 @@ def _twin_selects_only(info: Info, fields: frozenset[str]) -> bool:
 def _selects(info: Info, name: str) -> bool:
     """Whether the items of this list field select field ``name`` (aliased or not,
     whatever its directives say; fragments are not looked into)."""
+    return _about_selections(info, _names_field, name)
+
+
+def _names_field(selected: list[Any], name: str) -> bool:
     return any(isinstance(sel, SelectedField) and sel.name == name
-               for field in info.selected_fields for sel in field.selections)
+               for field in selected for sel in field.selections)
 
 
 def _twin_documents_needed(info: Info) -> bool:
@@ -268,19 +310,13 @@ def _twin_documents_needed(info: Info) -> bool:
     return not _twin_selects_only(info, _ID_AND_MODEL)
 
 
+_ID = frozenset({"id", "__typename"})
+
+
 def ids_only(info: Info, list_field: str) -> bool:
     """Whether the items of ``list_field`` (e.g. ``nodes`` of ``twins``) below this
     field select nothing but ``id`` (fragments and directives count as more)."""
-    for field in info.selected_fields:
-        for sel in field.selections:
-            if not isinstance(sel, SelectedField):
-                return False
-            if sel.name == list_field and any(
-                not isinstance(sub, SelectedField) or sub.name not in ("id", "__typename")
-                or sub.directives for sub in sel.selections
-            ):
-                return False
-    return True
+    return _about_selections(info, _selects_within, (list_field, _ID))
 
 
 def id_only_twin(twin_id: str) -> Twin:
@@ -497,14 +533,14 @@ class Twin:
         if info.context.inline_store and _twin_selects_only(info, _PLAIN_TWIN_FIELDS):
             # The twins' plain fields, read in the walk's own read view: no Twin
             # objects, no second read (the answer is the same: test_graphql_compiled).
-            rows = (await run_walk(info, self, NeighborRows(self._twin.id, steps, flt)))
+            rows = (await run_walk(info, self, NeighborRows(self.id, steps, flt)))
             rows = rows[: page_size(info, first)]
             if not _selects(info, "relationship"):
                 return cast(list[Neighbor], [{"twin": row[5]} for row in rows])
             return cast(list[Neighbor], [{"twin": doc, "relationship": {
                 "id": rid, "name": name, "source": source, "target": target}}
                 for _, source, rid, name, target, doc in rows])
-        op = Neighbors(self._twin.id, steps, flt, walk_documents(info))
+        op = Neighbors(self.id, steps, flt, walk_documents(info))
         found = (await run_walk(info, self, op))[: page_size(info, first)]
         if all(n.document is not None for n in found):  # the query read them
             twins = {n.twin_id: twin_of(n.document) for n in found}
@@ -520,7 +556,7 @@ class Twin:
     @strawberry.field(description="Containers, nearest first")
     async def ancestors(self, info: Info, depth: int | None = None, model: str | None = None,
                   first: int | None = None) -> list[ReachedTwin]:
-        found = await run_walk(info, self, Ancestors(self._twin.id, depth, to_filter(model),
+        found = await run_walk(info, self, Ancestors(self.id, depth, to_filter(model),
                                                       documents=walk_documents(info)))
         return await _reached(info, found, first)
 
@@ -528,14 +564,14 @@ class Twin:
     async def descendants(self, info: Info, depth: int | None = None, model: str | None = None,
                     where: list[PropertyFilter] | None = None, include_self: bool = False,
                     first: int | None = None) -> list[ReachedTwin]:
-        op = Descendants(self._twin.id, depth, to_filter(model, where), include_self,
+        op = Descendants(self.id, depth, to_filter(model, where), include_self,
                          documents=walk_documents(info))
         found: list[QReached] = await run_walk(info, self, op)
         return await _reached(info, found, first)
 
     @strawberry.field
     async def nearest_ancestor(self, info: Info, model: str) -> ReachedTwin | None:
-        found = await run(info, NearestAncestor(self._twin.id, model))
+        found = await run(info, NearestAncestor(self.id, model))
         reached = await _reached(info, [found] if found else [], None)
         return reached[0] if reached else None
 
@@ -543,7 +579,7 @@ class Twin:
     async def siblings(self, info: Info, model: str | None = None,
                  first: int | None = None) -> list[Twin]:
         size = page_size(info, first)
-        found = (await run_walk(info, self, Siblings(self._twin.id, to_filter(model))))[:size]
+        found = (await run_walk(info, self, Siblings(self.id, to_filter(model))))[:size]
         twins = await hydrate(info, found)
         return [twins[t] for t in found if t in twins]
 
@@ -553,7 +589,7 @@ class Twin:
                max_hops: int | None = None, model: str | None = None,
                where: list[PropertyFilter] | None = None,
                first: int | None = None) -> list[ReachedTwin]:
-        op = Reach(self._twin.id, _steps_of(names, direction), min_hops, max_hops,
+        op = Reach(self.id, _steps_of(names, direction), min_hops, max_hops,
                    to_filter(model, where), walk_documents(info))
         found: list[QReached] = await run_walk(info, self, op)
         return await _reached(info, found, first)
@@ -563,14 +599,14 @@ class Twin:
               direction: Direction = Direction.OUT, min_hops: int = 1, max_hops: int = 3,
               model: str | None = None, where: list[PropertyFilter] | None = None,
               first: int | None = None) -> list[Path]:
-        op = Paths(self._twin.id, _steps_of(names, direction), min_hops, max_hops,
+        op = Paths(self.id, _steps_of(names, direction), min_hops, max_hops,
                    to_filter(model, where), page_size(info, first))
         return [await _path(info, p) for p in await run(info, op)]
 
     @strawberry.field(description="A shortest path to another twin over the given names")
     async def path(self, info: Info, to: str, via: list[str] | None = None,
              direction: Direction = Direction.OUT, max_hops: int | None = None) -> Path | None:
-        found = await run(info, ShortestPath(self._twin.id, to, _steps_of(via, direction),
+        found = await run(info, ShortestPath(self.id, to, _steps_of(via, direction),
                                        max_hops))
         return None if found is None else await _path(info, found)
 
@@ -580,10 +616,10 @@ class Twin:
                   depth: int | None = None, names: list[str] | None = None,
                   direction: Direction = Direction.OUT) -> list[AggregateGroup]:
         if scope is AggregateScope.TRAVERSAL:
-            over: Reach | Descendants = Reach(self._twin.id, _steps_of(names, direction),
+            over: Reach | Descendants = Reach(self.id, _steps_of(names, direction),
                                               1, depth)
         else:
-            over = Descendants(self._twin.id, depth,
+            over = Descendants(self.id, depth,
                                include_self=scope is AggregateScope.SUBTREE)
         groups = await run(info, Aggregate(over, property))
         return [AggregateGroup(model=g.model, count=g.count, values=g.values, sum=g.sum,

@@ -264,3 +264,31 @@ def test_nested_objects_read_inline_answer_like_their_own_completer() -> None:
         for complete in (separate, fused):
             with pytest.raises(Fallback):
                 complete({"twin": bad, "depth": "1"}, None, None)
+
+
+def test_answers_about_selections_belong_to_their_list() -> None:
+    """A plan hands each run of a field the same selection list, so answers about it
+    are remembered by that list; another list (an uncompiled run's, equal or not)
+    gets its own answer."""
+    from types import SimpleNamespace
+
+    from strawberry.types.nodes import SelectedField
+
+    from server.graphql import types
+
+    def field(*names: str) -> SelectedField:
+        return SelectedField(name="neighbors", directives={}, arguments={}, selections=[
+            SelectedField(name="twin", directives={}, arguments={}, selections=[
+                SelectedField(name=n, directives={}, arguments={}, selections=[])
+                for n in names])])
+
+    plain, more = [field("id", "properties")], [field("id", "metadata")]
+    for _ in range(2):  # the second time from the memo
+        assert types._twin_selects_only(SimpleNamespace(selected_fields=plain),
+                                        types._PLAIN_TWIN_FIELDS)
+        assert not types._twin_selects_only(SimpleNamespace(selected_fields=more),
+                                            types._PLAIN_TWIN_FIELDS)
+        assert not types._twin_selects_only(SimpleNamespace(selected_fields=plain),
+                                            frozenset({"id"}))
+        assert types._selects(SimpleNamespace(selected_fields=plain), "twin")
+        assert not types._selects(SimpleNamespace(selected_fields=plain), "relationship")
