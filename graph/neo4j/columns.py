@@ -28,7 +28,7 @@ from typing import Any
 
 from graph.neo4j.driver import Rows
 
-__all__ = ["Columns", "group_by_names"]
+__all__ = ["Columns", "group_by_names", "splice_safe"]
 
 _NAME = re.compile(r"^\$?[A-Za-z][A-Za-z0-9_]*$")
 _SCALARS = (str, int, float, bool)
@@ -43,6 +43,14 @@ class Columns:
     exprs: tuple[str, ...]
     params: dict[str, Any]
     positions: list[int]  # where these rows are in the caller's list
+
+    @classmethod
+    def of(cls, names: tuple[str, ...], values: Sequence[list[Any]]) -> Columns:
+        """Columns of ``values[k]`` (one list per name, every list one value per row),
+        for a caller that has them as lists already (names checked: ``splice_safe``)."""
+        params: dict[str, Any] = {"n": len(values[0])}
+        exprs = tuple(_column(Rows(v), f"c{j}", params) for j, v in enumerate(values))
+        return cls(names, exprs, params, [])
 
     def map_text(self) -> str:
         """``{`name`: $c0[i], ...}``: the rows as a Cypher map."""
@@ -71,6 +79,11 @@ def _column(values: list[Any], param: str, params: dict[str, Any]) -> str:
     return f"${param}[i]"
 
 
+def splice_safe(names: Sequence[str]) -> bool:
+    """Whether every name may be spliced into Cypher (backtick-quoted) as a column."""
+    return all(_NAME.match(k) for k in names)
+
+
 def group_by_names(
     maps: Sequence[Mapping[str, Any]], max_groups: int
 ) -> tuple[list[Columns], list[int]]:
@@ -88,7 +101,7 @@ def group_by_names(
     out: list[Columns] = []
     rest: list[int] = []
     for names, positions in ranked:
-        if len(out) >= max_groups or not all(_NAME.match(k) for k in names):
+        if len(out) >= max_groups or not splice_safe(names):
             rest.extend(positions)
             continue
         rows = maps if len(positions) == len(maps) else [maps[p] for p in positions]

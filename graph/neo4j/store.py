@@ -44,13 +44,14 @@ from graph.neo4j.codec import (
     twin_from_map,
     twin_to_map,
 )
-from graph.neo4j.columns import Columns, group_by_names
+from graph.neo4j.columns import Columns, group_by_names, splice_safe
 from graph.neo4j.driver import Rows, Statement, connect, read, run_statements
 from graph.neo4j.labels import assign_label, dtmi_path
 
 __all__ = ["Neo4jGraph"]
 
 _R = TypeVar("_R")
+_NATIVE = (float, str, bool)  # values Neo4j holds as they are, whatever they hold
 _DOUBT = 16  # batches that read first after one assumed new was not (see _guess_new)
 # What run_read_many hands its work: run_read's signature, inside one transaction.
 _RunRead = Callable[[str, Mapping[str, Any]], list[dict[str, Any]]]
@@ -457,18 +458,55 @@ class Neo4jGraph(StoreBase):
         return [ItemResult(u.twin_id, False, err) for u in updates]
 
     def _updates_statements(self, changed: Mapping[str, updateloop.Changed]) -> list[Statement]:
-        """The loop's changed twins as ``SET n +=`` statements guarded by their ETags."""
+        """The loop's changed twins as ``SET`` statements guarded by their ETags.  Twins
+        whose changed values Neo4j holds natively, and held so before (telemetry's
+        case), go into columns straight from the loop's state, grouped by the names
+        they change; the others through ``changed_props`` maps (``$json`` to rewrite,
+        values to encode).  Straight columns spare a map per update and its grouping:
+        about 1 us of the 15 an update costs the client."""
+        plain: defaultdict[tuple[str, ...], list[str]] = defaultdict(list)
         ids: list[str] = []
         etags: list[str] = []
         maps: list[dict[str, Any]] = []
-        for twin_id, c in changed.items():
+
+        def as_map(twin_id: str, c: updateloop.Changed) -> None:
             m = changed_props(c.properties, c.values, c.before[1])
             m[N_ETAG] = c.etag
             m[N_METADATA] = packed_metadata_json(c.metadata)
             ids.append(twin_id)
             etags.append(c.before[3])
             maps.append(m)
+
+        for twin_id, c in changed.items():
+            values, was = c.values, c.before[1]
+            if all(
+                type(v) in _NATIVE and (k not in was or type(was[k]) in _NATIVE)
+                for k, v in values.items()
+            ):
+                plain[tuple(values)].append(twin_id)
+            else:
+                as_map(twin_id, c)
         out: list[Statement] = []
+        for k, (names, group) in enumerate(plain.items()):
+            if k >= self.column_groups or not splice_safe(names):
+                for twin_id in group:
+                    as_map(twin_id, changed[twin_id])
+                continue
+            for start in range(0, len(group), self._batch):
+                part = group[start : start + self._batch]
+                rows = [changed[i] for i in part]
+                cols = Columns.of(
+                    (*names, N_ETAG, N_METADATA),
+                    [
+                        *([r.values[name] for r in rows] for name in names),
+                        [r.etag for r in rows],
+                        [packed_metadata_json(r.metadata) for r in rows],
+                    ],
+                )
+                cols.params["ids"] = Rows(part)
+                cols.params["expected"] = Rows([r.before[3] for r in rows])
+                query = cypher.merge_props_columns(cols)
+                out.append(Statement(query, cols.params, _all_twins_written, len(part)))
         self._merge_statements(ids, etags, maps, out)
         return out
 

@@ -93,7 +93,10 @@ def _documents(g: TwinGraph) -> dict[str, tuple[Any, ...]]:
 
 def test_fast_path_matches_the_general_path(store_uri: str, tmp_path: Path) -> None:
     rng = random.Random(20261122)
-    fast, general = open_graph(store_uri), EmbeddedGraph(tmp_path / "general")
+    # On Neo4j, at most two statement shapes per batch go as columns, so that the
+    # batches' other name sets take the map form (tested against the same answers).
+    options = {} if store_uri.startswith("embedded:") else {"column_groups": 2}
+    fast, general = open_graph(store_uri, **options), EmbeddedGraph(tmp_path / "general")
     fast_events: list[ChangeEvent] = []
     general_events: list[ChangeEvent] = []
     for g, events in ((fast, fast_events), (general, general_events)):
