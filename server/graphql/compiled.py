@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from inspect import isawaitable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from graphql import (
     DocumentNode,
@@ -82,10 +82,11 @@ from server.graphql.planvars import (
     variable_arguments,
 )
 
-__all__ = ["Fallback", "Plan", "PlanCache", "run_now"]
+__all__ = ["Fallback", "Plan", "PlanCache", "may_wait", "run_now"]
 
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Fallback(Exception):
@@ -142,6 +143,16 @@ class _Node:
     fields: tuple[FieldCode, ...] | None = None
 
 
+def may_wait(resolver: F) -> F:
+    """Marks a plain-function resolver that answers at once when it can (the
+    in-memory store) and hands back an awaitable when it must wait (a database
+    call in a worker thread): plans await it on such stores, and in memory call it
+    without any coroutine.  Give its field ``graphql_type``, as the annotation
+    cannot say "a value or an awaitable of it"."""
+    resolver.may_wait = True  # type: ignore[attr-defined]
+    return resolver
+
+
 def run_now(awaitable: Awaitable[Any]) -> Any:
     """The result of a coroutine that finishes without waiting on the event loop
     (resolvers calling the in-memory store inline); ``Fallback`` if it would wait."""
@@ -160,6 +171,8 @@ class Plan:
     def __init__(self, strawberry_schema: Any, document: DocumentNode,
                  operation: OperationDefinitionNode) -> None:
         self._root = _Compiler(strawberry_schema, document, operation).root()
+        self._inline_root = _Compiler(strawberry_schema, document, operation,
+                                      inline=True).root()
         self.is_async = self._root.is_async
         self._schema = strawberry_schema._schema
         self._var_defs = operation.variable_definitions or ()
@@ -195,12 +208,28 @@ class Plan:
                       timeout: float = 30.0) -> dict[str, Any]:
         """The ``data`` of a successful execution; raises ``Fallback`` (run the
         query the normal way) or ``PlanTimeout``."""
+        if getattr(context, "inline_store", True):
+            return self.execute_now(variables, context, root_value, operation_extensions,
+                                    timeout)
         run = _Run(self._variables(variables or {}), context, root_value, operation_extensions,
-                   time.monotonic() + timeout, not getattr(context, "inline_store", True))
+                   time.monotonic() + timeout, True)
         try:
             result = self._root.fn(root_value, run, None)
-            if self._root.is_async:
-                result = await result
+            return await result if self._root.is_async else result
+        except (Fallback, PlanTimeout):
+            raise
+        except Exception as exc:  # a resolver's error: the normal path reports it
+            raise Fallback from exc
+
+    def execute_now(self, variables: Mapping[str, Any] | None, context: Any,
+                    root_value: Any = None, operation_extensions: Any = None,
+                    timeout: float = 30.0) -> dict[str, Any]:
+        """``execute`` for a store called inline (in memory), through the plan compiled
+        for it: synchronous from start to end."""
+        run = _Run(self._variables(variables or {}), context, root_value, operation_extensions,
+                   time.monotonic() + timeout, False)
+        try:
+            result: dict[str, Any] = self._inline_root.fn(root_value, run, None)
         except (Fallback, PlanTimeout):
             raise
         except Exception as exc:  # a resolver's error: the normal path reports it
@@ -302,8 +331,14 @@ async def _concurrently(fields: list[tuple[str, _Node]], source: Any, run: _Run,
 
 
 class _Compiler:
+    """``inline``: for a context whose store is called inline (in memory), where no
+    resolver waits: every field completes synchronously (an awaitable a resolver
+    hands back is run to its end on the spot, ``Fallback`` if it would wait), so a
+    resolver that answers at once (``may_wait``) costs no coroutine at all."""
+
     def __init__(self, strawberry_schema: Any, document: DocumentNode,
-                 operation: OperationDefinitionNode) -> None:
+                 operation: OperationDefinitionNode, *, inline: bool = False) -> None:
+        self.inline = inline
         self.sschema = strawberry_schema
         self.schema = strawberry_schema._schema
         self.operation = operation
@@ -462,15 +497,18 @@ class _Compiler:
                 kwargs[info_name] = info
             return fn(source, **kwargs) if self_param else fn(**kwargs)
 
-        value_fn = complete.fn
-        if not complete.is_async and not (definition is None or definition.is_async
-                                          or not direct):
+        value_fn, inline = complete.fn, self.inline
+        waits = definition is None or definition.is_async or not direct or getattr(
+            base.wrapped_func, "may_wait", False)
+        if inline or (not complete.is_async and not waits):
             def field(source: Any, run: _Run, parent_path: Path | None) -> Any:
                 path = Path(parent_path, key, type_name)
                 value = call(source, run, path)
-                if isawaitable(value):  # a plain function handing back an awaitable
-                    value.close() if hasattr(value, "close") else None
-                    raise Fallback
+                if isawaitable(value):
+                    if not inline:  # a plain function handing back an awaitable
+                        value.close() if hasattr(value, "close") else None
+                        raise Fallback
+                    value = run_now(value)  # in memory, it finishes at once
                 return value_fn(value, run, path)
 
             return _Node(field, False, True)

@@ -18,7 +18,7 @@ from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from server.auth import AuthError
-from server.graphql.compiled import Fallback, Plan, PlanCache, PlanTimeout, run_now
+from server.graphql.compiled import Fallback, Plan, PlanCache, PlanTimeout
 from server.graphql.context import GraphQLContext
 
 __all__ = ["PLAN_FAILED", "CompiledExecution", "run_plan", "run_plan_now", "timeout_error"]
@@ -55,7 +55,7 @@ def run_plan_now(plans: PlanCache, plan: Plan, variables: dict[str, Any] | None,
     collecting = gc.isenabled()
     gc.disable()
     try:
-        data = run_now(plan.execute(variables, ctx, root_value, operation_extensions, limit))
+        data = plan.execute_now(variables, ctx, root_value, operation_extensions, limit)
     except PlanTimeout:
         return ExecutionResult(data=None, errors=[timeout_error(limit)])
     except Fallback:

@@ -33,7 +33,7 @@ from graph.errors import NotFoundError
 from ontology.model import ModelRegistry
 from queries import Search
 from server.auth import AuthError, Role
-from server.graphql.compiled import PlanCache
+from server.graphql.compiled import PlanCache, may_wait
 from server.graphql.context import GraphQLContext
 from server.graphql.errors import ApiError, ErrorCodes, error_extensions, stamp_request_error
 from server.graphql.execution import (
@@ -78,12 +78,12 @@ class TwinSort:
 
 @strawberry.type
 class Query:
-    @strawberry.field
-    async def twin(self, info: Info, id: str) -> Twin | None:
+    @strawberry.field(graphql_type=Twin | None)
+    @may_wait
+    def twin(self, info: Info, id: str) -> Any:
         if walks_check_existence(info):  # the walks find out whether it exists
             return unread_twin(id)
-        found = await call(info, ctx_of(info).store.get_twins, [id])
-        return twin_of(found[0]) if found else None
+        return _read_twin(info, id)
 
     @strawberry.field(description="Search: filter, sort and cursor pagination")
     async def twins(self, info: Info, filter: TwinFilterInput | None = None,
@@ -116,6 +116,11 @@ class Query:
             return Model(_info=await call(info, ctx_of(info).store.get_model, id))
         except NotFoundError:
             return None
+
+
+async def _read_twin(info: Info, twin_id: str) -> Twin | None:
+    found = await call(info, ctx_of(info).store.get_twins, [twin_id])
+    return twin_of(found[0]) if found else None
 
 
 def _require(info: Info, role: Role, action: str) -> GraphQLContext:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -39,6 +39,7 @@ from queries import (
 from queries import Path as QPath
 from queries import Reached as QReached
 from queries.base import Operation
+from server.graphql.compiled import may_wait
 from server.graphql.context import GraphQLContext
 from server.graphql.errors import ApiError, UnreadTwinMissing
 
@@ -63,6 +64,7 @@ __all__ = [
     "to_filter",
     "twin_of",
     "unread_twin",
+    "walk_now",
     "walks_check_existence",
 ]
 
@@ -214,14 +216,26 @@ async def run_walk(info: Info, start: Twin, op: Operation[T]) -> T:
     """``run`` for a walk from ``start``; a start that was never read and turns out
     missing makes ``twin(id)`` null (UnreadTwinMissing) rather than an error."""
     ctx = ctx_of(info)
+    if ctx.inline_store:
+        return walk_now(info, start, op)
     try:  # ``run``, without two coroutines around it (small walks: a tenth of their time)
-        if ctx.inline_store:
-            return ctx.engine.run(op)
         return await asyncio.to_thread(ctx.engine.run, op)
     except NotFoundError as exc:
-        if start._verified:
-            raise
-        raise UnreadTwinMissing(str(exc)) from exc
+        _walk_failed(start, exc)
+
+
+def walk_now(info: Info, start: Twin, op: Operation[T]) -> T:
+    """``run_walk`` on a store called inline (in memory), without a coroutine."""
+    try:
+        return ctx_of(info).engine.run(op)
+    except NotFoundError as exc:
+        _walk_failed(start, exc)
+
+
+def _walk_failed(start: Twin, exc: NotFoundError) -> NoReturn:
+    if start._verified:
+        raise exc
+    raise UnreadTwinMissing(str(exc)) from exc
 
 
 def twin_of(t: base.Twin) -> Twin:
@@ -524,22 +538,28 @@ class Twin:
                      if direction is Direction.IN or r.source != r.target]
         return [Relationship(_rel=r) for r in sorted(rels, key=lambda r: (r.source, r.id))]
 
-    @strawberry.field
-    async def neighbors(self, info: Info, names: list[str] | None = None,
+    @strawberry.field(graphql_type=list[Neighbor])
+    @may_wait
+    def neighbors(self, info: Info, names: list[str] | None = None,
                   direction: Direction = Direction.OUT, model: str | None = None,
                   where: list[PropertyFilter] | None = None,
-                  first: int | None = None) -> list[Neighbor]:
+                  first: int | None = None) -> Any:
         steps, flt = _steps_of(names, direction), to_filter(model, where)
         if info.context.inline_store and _twin_selects_only(info, _PLAIN_TWIN_FIELDS):
             # The twins' plain fields, read in the walk's own read view: no Twin
-            # objects, no second read (the answer is the same: test_graphql_compiled).
-            rows = (await run_walk(info, self, NeighborRows(self.id, steps, flt)))
+            # objects, no second read (the answer is the same: test_graphql), and in
+            # memory no coroutine either (may_wait).
+            rows = walk_now(info, self, NeighborRows(self.id, steps, flt))
             rows = rows[: page_size(info, first)]
             if not _selects(info, "relationship"):
-                return cast(list[Neighbor], [{"twin": row[5]} for row in rows])
-            return cast(list[Neighbor], [{"twin": doc, "relationship": {
+                return [{"twin": row[5]} for row in rows]
+            return [{"twin": doc, "relationship": {
                 "id": rid, "name": name, "source": source, "target": target}}
-                for _, source, rid, name, target, doc in rows])
+                for _, source, rid, name, target, doc in rows]
+        return self._neighbors(info, steps, flt, first)
+
+    async def _neighbors(self, info: Info, steps: tuple[Any, ...], flt: TwinFilter,
+                         first: int | None) -> list[Neighbor]:
         op = Neighbors(self.id, steps, flt, walk_documents(info))
         found = (await run_walk(info, self, op))[: page_size(info, first)]
         if all(n.document is not None for n in found):  # the query read them
