@@ -105,7 +105,11 @@ def nx_hops(g: Any, node: str, steps: Sequence[Step]) -> Iterator[tuple[Hop, str
 
 
 def nx_require(g: Any, twin_id: str) -> None:
-    if twin_id not in g:
+    try:  # ``twin_id in g`` without Graph.__contains__'s Python call
+        found = twin_id in g._node
+    except TypeError:  # unhashable: no such twin, as networkx answers
+        found = False
+    if not found:
         raise NotFoundError(f"twin {twin_id!r} does not exist")
 
 
