@@ -5,9 +5,17 @@ wrong, and what users see must be as if it had read first."""
 
 from __future__ import annotations
 
-from graph_test_models import DEVICE, ROOM, SPACE
+import pytest
+from graph_test_models import DEVICE, MODELS, ROOM, SPACE
 
-from graph import ChangeEvent, ConflictError, RelationshipUpsert, TwinGraph, TwinUpsert
+from graph import (
+    ChangeEvent,
+    ConflictError,
+    RelationshipUpsert,
+    TwinGraph,
+    TwinUpsert,
+    open_graph,
+)
 
 
 def _import(g: TwinGraph, area: float) -> list[tuple[str, bool]]:
@@ -116,3 +124,27 @@ def test_a_batch_replaces_twins_of_a_decommissioned_model_but_creates_none(
     assert [(r.key, r.ok) for r in results] == [("r1", True), ("r2", False)]
     assert "decommissioned" in str(results[1].error)
     assert loaded.get_twin("r1").properties == {"area": 2.0}
+
+
+@pytest.mark.neo4j
+def test_row_form_guard_on_neo4j(neo4j_store_uri: str) -> None:
+    # With no column shapes allowed every statement takes the row form, so the guarded
+    # relationship CREATE of a batch assumed new is the row statement's.
+    with open_graph(neo4j_store_uri) as g:
+        g.add_models(MODELS)
+        for twin_id, model in (("s", SPACE), ("r", ROOM), ("r2", ROOM)):
+            g.create_twin(twin_id, model, {})
+        g.create_relationship("s", "c1", "contains", "r")
+    with open_graph(neo4j_store_uri, column_groups=0) as g:  # its first batch assumes new
+        results = g.upsert_batch(
+            (),
+            [
+                RelationshipUpsert("s", "c0", "contains", "r2"),
+                RelationshipUpsert("s", "c1", "contains", "r", {}),
+            ],
+        )
+        assert [(r.key, r.ok) for r in results] == [("s/c0", True), ("s/c1", True)]
+        assert sorted((r.id, r.target) for r in g.list_relationships("s")) == [
+            ("c0", "r2"),
+            ("c1", "r"),
+        ]
