@@ -66,7 +66,7 @@ from queries import (
     TwinFilter,
     make_steps,
 )
-from server.app import freeze_startup_objects
+from server.app import settle_gc
 from server.auth import Authenticator
 from server.graphql import Limits, create_graphql_router
 from server.graphql.context import GraphQLContext
@@ -412,7 +412,7 @@ def main() -> None:
             t0 = time.perf_counter()
             n = load(store, args.buildings)
             print(f"embedded: loaded {n} twins in {time.perf_counter() - t0:.1f} s", flush=True)
-            freeze_startup_objects()  # as `graphtwin serve` does after loading
+            settle_gc()  # as `graphtwin serve` does after loading
             bench_store("embedded", store, direct_embedded(store), args.buildings, args.iterations,
                         args.warmup)
             # The query layer alone (no GraphQL, no hydration), for reference.
@@ -431,7 +431,7 @@ def main() -> None:
             t0 = time.perf_counter()
             n = store.count_twins() if args.reuse_neo4j else load(store, args.buildings)
             print(f"neo4j: {n} twins ready in {time.perf_counter() - t0:.1f} s", flush=True)
-            freeze_startup_objects()  # as `graphtwin serve` does after loading, either store
+            settle_gc()  # as `graphtwin serve` does after loading, either store
             bench_store("neo4j", store, direct_neo4j(args.neo4j_uri), args.buildings,
                         args.iterations, args.warmup)
 

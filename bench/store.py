@@ -1,6 +1,6 @@
 """Write throughput of the twin graph store, each next to a raw baseline measured in the same run.
 
-    .venv/bin/python bench/graph_write.py [--backend embedded|neo4j|both] [--twins N]
+    .venv/bin/python bench/store.py [--backend embedded|neo4j|both] [--twins N]
         [--relationships N] [--updates N] [--batch N] [--neo4j-uri bolt://127.0.0.1:7687]
 
 The issue's full size is ``--twins 100000 --relationships 200000 --updates 1000000``.
@@ -36,7 +36,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from graph import PropertyUpdate, RelationshipUpsert, TwinGraph, TwinUpsert, open_graph
-from server.app import freeze_startup_objects
+from server.app import settle_gc
 
 SPACE = "dtmi:bench:Space;1"
 ROOM = "dtmi:bench:Room;1"
@@ -127,7 +127,7 @@ def store_run(graph: TwinGraph, w: Workload) -> Rates:
     # The workload's prebuilt items (millions of objects) out of the cyclic GC's reach,
     # as `graphtwin serve` does with what it loads at startup: else every full collection
     # the store's batches trigger rescans them, a cost of this script, not of the store.
-    freeze_startup_objects()
+    settle_gc()
     before = rss_mib()
     t = timed("store: batch upsert, twins", len(twins), lambda: run(twins, graph.upsert_batch))
     r = timed(
@@ -207,7 +207,8 @@ def raw_neo4j_rows(w: Workload) -> Rows3:
     metadata)."""
     from graph.base import PropertyMeta, Relationship, Twin
     from graph.layout import N_ETAG, N_METADATA
-    from graph.neo4j.codec import rel_to_map, twin_to_map
+    from graph.meta import pack
+    from graph.neo4j.codec import packed_metadata_json, rel_to_map, twin_to_map
 
     stamp = "2026-01-01T00:00:00.000000Z"
     twins = [
@@ -217,14 +218,14 @@ def raw_neo4j_rows(w: Workload) -> Rows3:
     rels = [
         (s, t, rel_to_map(Relationship(i, s, t, "contains", {}, f'W/"{i}"'))) for s, i, t in w.rels
     ]
-    meta = {k: (stamp, "import") for k in ("name", "area", "temperature")}
+    meta = {k: pack(stamp, "import") for k in ("name", "area", "temperature")}
     ups = [
         (
             i,
             {
                 "temperature": v,
                 N_ETAG: f'W/"{ts}"',
-                N_METADATA: orjson.dumps({**meta, "temperature": (ts, "device")}).decode(),
+                N_METADATA: packed_metadata_json({**meta, "temperature": pack(ts, "device")}),
             },
         )
         for i, v, ts in w.updates
@@ -321,7 +322,7 @@ def neo4j_interleaved(uri: str, w: Workload) -> dict[str, Rates]:
                 f"CREATE INDEX {label.lower()}_model IF NOT EXISTS FOR (n:{label}) ON (n.`$model`)"
             )
         graph.add_models(MODELS)
-        freeze_startup_objects()  # see store_run
+        settle_gc()  # see store_run
 
         def race(label: str, items: list, store: Callable[[list], list], k: int) -> list[float]:
             """The store on ``items`` against the raw contenders' workload ``k`` (0 twins,

@@ -136,7 +136,7 @@ def _banner(settings: Settings) -> str:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.app import create_app, freeze_startup_objects
+    from server.app import create_app, settle_gc
 
     # amqtt's state machine (transitions) logs every session change at INFO.
     for noisy in ("transitions", "amqtt"):
@@ -159,7 +159,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "WARNING: --demo runs in OPEN MODE: anyone who can reach the port can read and write.",
             file=sys.stderr,
         )
-    freeze_startup_objects()  # the loaded graph out of the cyclic GC's rescans
+    settle_gc()  # the loaded graph out of the cyclic GC's rescans; batches collected less often
     print(_banner(settings), flush=True)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level=args.log_level, lifespan="on"
