@@ -42,7 +42,7 @@ def apply_updates(store: EmbeddedGraph, updates: Sequence[PropertyUpdate]) -> li
             documents: list[Document] = []
             deltas = []
             for twin_id, c in changed.items():
-                documents.append((twin_id, c.properties, c.metadata, c.etag))
+                documents.append((twin_id, c.properties(), c.metadata(), c.etag))
                 deltas.append((twin_id, c.etag, c.values, c.stamps))
             try:
                 store._commit_updates(deltas, documents)
