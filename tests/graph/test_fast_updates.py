@@ -198,3 +198,25 @@ def test_metadata_in_memory_gives_the_garbage_collector_nothing_to_track(tmp_pat
         assert set(meta) == {"area", "name", "temperature"}
         assert not gc.is_tracked(meta)
         assert g.get_twin("r").metadata["temperature"].source == "device"
+
+
+def test_twins_and_events_handed_out_do_not_change_with_later_updates(loaded: TwinGraph) -> None:
+    # The Neo4j store updates its cache's dicts in place after each ingestion commit, so
+    # what it hands out (written twins, events) must not share them.
+    events: list[ChangeEvent] = []
+    loaded.subscribe(events.append)
+    created = loaded.create_twin("r", ROOM, {"area": 1.0})
+    read = loaded.get_twin("r")
+    at = "2030-01-01T00:00:0{}Z"
+    loaded.apply_property_updates([PropertyUpdate("r", {"temperature": 1.0}, at.format(1))])
+    first = events[-1].data
+    assert first is not None
+    loaded.apply_property_updates(
+        [PropertyUpdate("r", {"temperature": 2.0, "area": 3.0}, at.format(2))]
+    )
+    for twin in (created, read):
+        assert twin.properties == {"area": 1.0}
+        assert set(twin.metadata) == {"area"}
+    assert first.properties == {"area": 1.0, "temperature": 1.0}
+    assert first.metadata["temperature"].last_update_time == "2030-01-01T00:00:01.000000Z"
+    assert loaded.get_twin("r").properties == {"area": 3.0, "temperature": 2.0}
