@@ -141,9 +141,13 @@ class Neo4jGraph(StoreBase):
         # Twins last written or read by ingestion, oldest first: saves a read per update
         # batch.  Kept as ``graph.updateloop.State`` tuples of plain dicts and strings,
         # which the cyclic GC stops tracking: as Twin objects, every batch left a thousand
-        # new tracked objects and full collections rescanned the whole cache.  Only
-        # touched under the engine's write lock.
+        # new tracked objects and full collections rescanned the whole cache.  The dicts
+        # are the cache's own (``_remember`` copies) and updated in place.  Eviction is
+        # CLOCK-like: twins updated since they were last passed (``_used``) go round
+        # again, so an update replaces its entry where it is, without reordering the dict.
+        # Only touched under the engine's write lock.
         self._cache: dict[str, updateloop.State] = {}
+        self._used: set[str] = set()
         self._cache_size = cache_size
         self._doubt = 0  # see _guess_new
         self._dead_letters: Neo4jDeadLetterLog | None = None
@@ -286,16 +290,14 @@ class Neo4jGraph(StoreBase):
             with _mapped("writing"):
                 run_statements(self._driver, self._database, out)
         except StaleReadError:
-            for twin_id in ws.expected_etags:
-                self._cache.pop(twin_id, None)
+            self._forget(ws.expected_etags)
             raise
         except ConflictError as exc:  # the id constraint: a twin taken as new existed
             if ws.assumed_new and isinstance(exc.__cause__, nex.ConstraintError):
                 raise StaleReadError(f"a twin assumed new exists: {exc}") from exc
             raise
         self._label_of = labels
-        for twin_id in ws.twin_deletes:
-            self._cache.pop(twin_id, None)
+        self._forget(ws.twin_deletes)
         self._remember(ws.twins)
         self._remember(ws.twin_updates)
 
@@ -449,25 +451,28 @@ class Neo4jGraph(StoreBase):
         results, changed, events = updateloop.run(self, updates, states.get)
         if not changed:
             return results
+        # The cache's dicts are its own (``_remember`` copies), so they are updated in
+        # place: new dicts for every update, and freeing the old ones, cost 3 us of the
+        # client's 15 per update (their memory is cold by then: the server ran between).
+        # The times first, as the ``$metadata`` documents need them merged; if the write
+        # fails, these twins leave the cache.
+        for c in changed.values():
+            c.before[2].update(c.stamps)  # type: ignore[attr-defined]  # ours, see above
         try:
             with _mapped("writing"):
                 run_statements(self._driver, self._database, self._updates_statements(changed))
         except StaleReadError:
-            for twin_id in changed:
-                self._cache.pop(twin_id, None)
+            self._forget(changed)
             return None
         except GraphError as exc:
+            self._forget(changed)
             return batch.all_failed(results, exc)
-        # The cache's dicts are its own (``_remember`` copies), so they are updated in
-        # place: new dicts for every update, and freeing the old ones, cost 3 us of the
-        # client's 15 per update (their memory is cold by then: the server ran between).
         cache = self._cache
         for twin_id, c in changed.items():
             model, props, meta, _ = c.before
-            props.update(c.values)  # type: ignore[attr-defined]  # our own dicts (_remember)
-            meta.update(c.stamps)  # type: ignore[attr-defined]
-            cache.pop(twin_id, None)
+            props.update(c.values)  # type: ignore[attr-defined]  # ours, see above
             cache[twin_id] = (model, props, meta, c.etag)
+        self._used.update(changed)
         self._evict()
         self._hub.publish(events)
         return results
@@ -514,7 +519,7 @@ class Neo4jGraph(StoreBase):
                     [
                         *([r.values[name] for r in rows] for name in names),
                         [r.etag for r in rows],
-                        [packed_metadata_json({**r.before[2], **r.stamps}) for r in rows],
+                        [packed_metadata_json(r.before[2]) for r in rows],  # stamped
                     ],
                 )
                 cols.params["ids"] = Rows(part)
@@ -526,9 +531,11 @@ class Neo4jGraph(StoreBase):
 
     def _states_for_update(
         self, twin_ids: Sequence[str], cached: bool = True
-    ) -> dict[str, updateloop.State]:
+    ) -> Mapping[str, updateloop.State]:
         """The twins' states from the cache (if ``cached``), the rest read from Neo4j."""
         cache = self._cache
+        if cached and all(map(cache.__contains__, twin_ids)):  # ingestion's common case
+            return cache
         found: dict[str, updateloop.State] = {}
         missing: list[str] = []
         for i in twin_ids:
@@ -537,25 +544,39 @@ class Neo4jGraph(StoreBase):
                 missing.append(i)
             else:
                 found[i] = state
-        if missing:
-            fresh = self._read_twins(missing)
-            self._remember(list(fresh.values()))
-            found.update((i, cache[i]) for i in fresh)
+        if missing:  # (a batch of more twins than the cache holds still has them all)
+            found.update(self._remember(list(self._read_twins(missing).values())))
         return found
 
-    def _remember(self, twins: Sequence[Twin]) -> None:
+    def _remember(self, twins: Sequence[Twin]) -> dict[str, updateloop.State]:
+        """The twins into the cache, newest; their entries (the cache may not keep all)."""
         cache = self._cache
+        made: dict[str, updateloop.State] = {}
         for t in twins:
             cache.pop(t.id, None)
             # Copies: the cache updates its dicts in place (_write_updates), and these
             # are the caller's (a MetaView's packed dict is shared, too).
-            cache[t.id] = (t.model, dict(t.properties), dict(packed_meta(t.metadata)), t.etag)
+            entry = (t.model, dict(t.properties), dict(packed_meta(t.metadata)), t.etag)
+            cache[t.id] = made[t.id] = entry
         self._evict()
+        return made
+
+    def _forget(self, twin_ids: Iterable[str]) -> None:
+        cache, used = self._cache, self._used
+        for twin_id in twin_ids:
+            cache.pop(twin_id, None)
+            used.discard(twin_id)
 
     def _evict(self) -> None:
-        cache = self._cache
-        while len(cache) > self._cache_size:  # the least recently written first
-            del cache[next(iter(cache))]
+        """Down to the cache's size: the oldest entries first, but one updated since it
+        was last passed here goes to the back instead, once (a second chance)."""
+        cache, used = self._cache, self._used
+        while len(cache) > self._cache_size:
+            oldest = next(iter(cache))
+            entry = cache.pop(oldest)
+            if oldest in used:
+                used.discard(oldest)
+                cache[oldest] = entry
 
     # ------------------------------------------------------------ the rest of TwinGraph
     def iter_twins(self, model: str | None = None) -> Iterator[Twin]:
