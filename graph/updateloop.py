@@ -30,10 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Changed", "Lookup", "State", "run"]
 
-# A twin as the loop reads it: model, properties, packed metadata, ETag.  The dicts are
-# the store's own and are never mutated here; after its commit a store replaces them
-# (the embedded store: its readers hold no lock) or updates them (the Neo4j cache).
-State = tuple[str, Mapping[str, Any], Mapping[str, str], str]
+# A twin as the loop reads it: model, properties, packed metadata (its ETag is the
+# store's business).  The dicts are the store's own and are never mutated here; after its
+# commit a store replaces them (the embedded store: its readers hold no lock) or updates
+# them (the Neo4j cache).
+State = tuple[str, Mapping[str, Any], Mapping[str, str]]
 Lookup = Callable[[str], "State | None"]
 
 
@@ -59,9 +60,6 @@ class Changed(NamedTuple):
 
     def metadata(self) -> dict[str, str]:
         return {**self.before[2], **self.stamps}
-
-    def state(self) -> State:
-        return (self.model, self.properties(), self.metadata(), self.etag)
 
 
 def run(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from graph import batch, core, updateloop
 from graph.base import ItemResult, PropertyUpdate
 from graph.errors import GraphError
-from graph.layout import NX_ETAG, NX_META, NX_MODEL, NX_PROPS
+from graph.layout import NX_META, NX_MODEL, NX_PROPS
 
 if TYPE_CHECKING:
     from graph.embedded.store import EmbeddedGraph
@@ -34,7 +34,7 @@ def apply_updates(store: EmbeddedGraph, updates: Sequence[PropertyUpdate]) -> li
         node = nodes.get(twin_id)
         if node is None:
             return None
-        return node[NX_MODEL], node[NX_PROPS], node[NX_META], node[NX_ETAG]
+        return node[NX_MODEL], node[NX_PROPS], node[NX_META]
 
     with store._write_lock, core.paused_gc():
         results, changed, events = updateloop.run(store, updates, lookup)
