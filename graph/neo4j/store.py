@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -56,6 +57,7 @@ _DOUBT = 16  # batches that read first after one assumed new was not (see _guess
 # What run_read_many hands its work: run_read's signature, inside one transaction.
 _RunRead = Callable[[str, Mapping[str, Any]], list[dict[str, Any]]]
 _Check = Callable[[Result, int], None]
+_TWIN_ID = attrgetter("twin_id")
 
 
 @contextmanager
@@ -433,11 +435,10 @@ class Neo4jGraph(StoreBase):
         """Newest timestamp wins per property; one commit for the whole batch: the loop of
         ``graph.updateloop`` over the cache (the twins it lacks read first), writing only
         the changed names, each twin only if its ETag is still the one the loop saw."""
-        ids = list(dict.fromkeys(u.twin_id for u in updates))
         with self._write_lock, core.paused_gc():
-            results = self._write_updates(updates, self._states_for_update(ids))
+            results = self._write_updates(updates, self._states_for_update(updates))
             if results is None:  # a cached twin changed behind our back: read afresh, once
-                results = self._write_updates(updates, self._states_for_update(ids, False))
+                results = self._write_updates(updates, self._states_for_update(updates, False))
             self._evict()  # not before: the batch's twins and ETags are read from the cache
         if results is None:
             err = ConflictError("twins changed while being updated by another writer")
@@ -530,12 +531,14 @@ class Neo4jGraph(StoreBase):
         return out
 
     def _states_for_update(
-        self, twin_ids: Sequence[str], cached: bool = True
+        self, updates: Sequence[PropertyUpdate], cached: bool = True
     ) -> Mapping[str, updateloop.State]:
-        """The twins' states from the cache (if ``cached``), the rest read from Neo4j."""
+        """The updated twins' states from the cache (if ``cached``), the rest read from
+        Neo4j."""
         cache = self._cache
-        if cached and all(map(cache.__contains__, twin_ids)):  # ingestion's common case
+        if cached and all(map(cache.__contains__, map(_TWIN_ID, updates))):  # the common case
             return cache
+        twin_ids = dict.fromkeys(map(_TWIN_ID, updates))
         found: dict[str, updateloop.State] = {}
         missing: list[str] = []
         for i in twin_ids:
