@@ -17,7 +17,7 @@ GraphTwin server per database.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -140,19 +140,18 @@ class Neo4jGraph(StoreBase):
         auth = (user, password or "") if user else None
         self._database = database
         self._batch = batch_size
-        # Twins last written or read by ingestion, oldest first: saves a read per update
-        # batch.  Kept as ``graph.updateloop.State`` tuples of plain dicts and strings,
-        # which the cyclic GC stops tracking: as Twin objects, every batch left a thousand
-        # new tracked objects and full collections rescanned the whole cache.  The dicts
-        # are the cache's own (``_remember`` copies) and an update changes them in place,
-        # and its ETag in ``_etags``: the entry stays, where it is.  Eviction is
-        # CLOCK-like: twins updated since they were last passed (``_used``) go round
-        # again.  New dicts and entries per update, and freeing the old ones (cold by
-        # then: the server ran between), were a quarter of the client's time per update.
-        # Only touched under the engine's write lock.
+        # Twins last written or read by ingestion: saves a read per update batch.  Kept
+        # as ``graph.updateloop.State`` tuples of plain dicts and strings, which the
+        # cyclic GC stops tracking: as Twin objects, every batch left a thousand new
+        # tracked objects and full collections rescanned the whole cache.  The dicts are
+        # the cache's own (``_remember`` copies) and an update changes them in place, and
+        # the twin's ETag in ``_etags``, which is also the recency order (least recently
+        # written first; an OrderedDict: O(1) to move and to evict from the front, where
+        # a dict leaves holes to skip).  New dicts and entries per update, and freeing
+        # the old ones (cold by then: the server ran between), were a quarter of the
+        # client's time per update.  Only touched under the engine's write lock.
         self._cache: dict[str, updateloop.State] = {}
-        self._etags: dict[str, str] = {}
-        self._used: set[str] = set()
+        self._etags: OrderedDict[str, str] = OrderedDict()
         self._cache_size = cache_size
         self._doubt = 0  # see _guess_new
         self._dead_letters: Neo4jDeadLetterLog | None = None
@@ -470,11 +469,11 @@ class Neo4jGraph(StoreBase):
         except GraphError as exc:
             self._forget(changed)
             return batch.all_failed(results, exc)
-        etags = self._etags
+        etags, latest = self._etags, self._etags.move_to_end
         for twin_id, c in changed.items():
             c.before[1].update(c.values)  # type: ignore[attr-defined]  # ours, see above
             etags[twin_id] = c.etag
-        self._used.update(changed)
+            latest(twin_id)
         self._hub.publish(events)
         return results
 
@@ -556,34 +555,26 @@ class Neo4jGraph(StoreBase):
         cache = self._cache
         made: dict[str, updateloop.State] = {}
         for t in twins:
-            cache.pop(t.id, None)
             # Copies: the cache updates its dicts in place (_write_updates), and these
             # are the caller's (a MetaView's packed dict is shared, too).
             cache[t.id] = made[t.id] = (t.model, dict(t.properties), dict(packed_meta(t.metadata)))
             self._etags[t.id] = t.etag
+            self._etags.move_to_end(t.id)
         if evict:
             self._evict()
         return made
 
     def _forget(self, twin_ids: Iterable[str]) -> None:
-        cache, etags, used = self._cache, self._etags, self._used
+        cache, etags = self._cache, self._etags
         for twin_id in twin_ids:
             cache.pop(twin_id, None)
             etags.pop(twin_id, None)
-            used.discard(twin_id)
 
     def _evict(self) -> None:
-        """Down to the cache's size: the oldest entries first, but one updated since it
-        was last passed here goes to the back instead, once (a second chance)."""
-        cache, used = self._cache, self._used
-        while len(cache) > self._cache_size:
-            oldest = next(iter(cache))
-            entry = cache.pop(oldest)
-            if oldest in used:
-                used.discard(oldest)
-                cache[oldest] = entry
-            else:
-                del self._etags[oldest]
+        """Down to the cache's size, the least recently written first."""
+        cache, etags = self._cache, self._etags
+        while len(etags) > self._cache_size:
+            del cache[etags.popitem(last=False)[0]]
 
     # ------------------------------------------------------------ the rest of TwinGraph
     def iter_twins(self, model: str | None = None) -> Iterator[Twin]:

@@ -51,9 +51,9 @@ def test_twins_being_updated_stay_in_the_cache(neo4j_store_uri: str) -> None:
     with _open(neo4j_store_uri, cache_size=3) as g:
         g.upsert_batch([TwinUpsert(i, ROOM, {}) for i in ("a", "b", "c")])
         g.apply_property_updates([PropertyUpdate("a", {"temperature": 1.0}, _at(1))])
-        g.upsert_batch([TwinUpsert("d", ROOM, {})])  # one too many: b, the oldest not updated
+        g.upsert_batch([TwinUpsert("d", ROOM, {})])  # one too many: b, least recently written
         assert set(g._cache) == {"a", "c", "d"}
-        g.upsert_batch([TwinUpsert("e", ROOM, {})])  # a had its second chance: now c goes
+        g.upsert_batch([TwinUpsert("e", ROOM, {})])  # then c
         assert set(g._cache) == {"a", "d", "e"}
 
 
