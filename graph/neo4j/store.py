@@ -468,11 +468,6 @@ class Neo4jGraph(StoreBase):
             return _UNCACHED
         if not changed:
             return results
-        # The cache's dicts are updated in place (see __init__).  The times first, as the
-        # ``$metadata`` documents need them merged; if the write fails, these twins leave
-        # the cache.
-        for c in changed.values():
-            c.before[2].update(c.stamps)  # type: ignore[attr-defined]  # ours, see above
         try:
             with _mapped("writing"):
                 run_statements(self._driver, self._database, self._updates_statements(changed))
@@ -484,19 +479,20 @@ class Neo4jGraph(StoreBase):
             return batch.all_failed(results, exc)
         etags, latest = self._etags, self._etags.move_to_end
         for twin_id, c in changed.items():
-            c.before[1].update(c.values)  # type: ignore[attr-defined]  # ours, see above
             etags[twin_id] = c.etag
             latest(twin_id)
         self._hub.publish(events)
         return results
 
     def _updates_statements(self, changed: Mapping[str, updateloop.Changed]) -> list[Statement]:
-        """The loop's changed twins as ``SET`` statements guarded by their ETags.  Twins
-        whose changed values Neo4j holds natively, and held so before (telemetry's
-        case), go into columns straight from the loop's state, grouped by the names
-        they change; the others through ``changed_props`` maps (``$json`` to rewrite,
-        values to encode).  Straight columns spare a map per update and its grouping:
-        about 1 us of the 15 an update costs the client."""
+        """The loop's changed twins as ``SET`` statements guarded by their ETags, applied
+        on the way to the cache's own dicts (see ``__init__``): in the pass that reads
+        them anyway, while their memory is warm.  The caller drops these twins from the
+        cache if the write fails.  Twins whose changed values Neo4j holds natively, and
+        held so before (telemetry's case), go into columns straight from the loop's
+        state, grouped by the names they change; the others through ``changed_props``
+        maps (``$json`` to rewrite, values to encode).  Straight columns spare a map per
+        update and its grouping: about 1 us of the 15 an update costs the client."""
         plain: defaultdict[tuple[str, ...], list[str]] = defaultdict(list)
         ids: list[str] = []
         etags: list[str] = []
@@ -511,13 +507,18 @@ class Neo4jGraph(StoreBase):
             maps.append(m)
 
         for twin_id, c in changed.items():
-            values, was = c.values, c.before[1]
+            _, was, meta = c.before
+            meta.update(c.stamps)  # type: ignore[attr-defined]  # the cache's own dicts
+            values = c.values
             for name, v in values.items():  # a loop, not all(...): no generator per twin
                 if type(v) not in _NATIVE or (name in was and type(was[name]) not in _NATIVE):
                     as_map(twin_id, c)
                     break
             else:
                 plain[tuple(values)].append(twin_id)
+            # After the check: a group beyond ``column_groups`` goes through as_map below
+            # with these values already in, which only matters for non-native ones.
+            was.update(values)  # type: ignore[attr-defined]
         out: list[Statement] = []
         for k, (names, group) in enumerate(plain.items()):
             if k >= self.column_groups or not splice_safe(names):
