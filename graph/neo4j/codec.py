@@ -26,6 +26,7 @@ __all__ = [
     "metadata_json",
     "native",
     "packed_metadata_json",
+    "packed_metadata_jsons",
     "rel_from_row",
     "rel_to_map",
     "twin_from_map",
@@ -90,6 +91,13 @@ def metadata_json(t: Twin) -> str:
 def packed_metadata_json(packed: Mapping[str, str]) -> str:
     """``$metadata`` from packed metadata (``graph.meta``)."""
     return orjson.dumps(packed).decode()
+
+
+def packed_metadata_jsons(packed: Iterable[Mapping[str, str]]) -> list[str]:
+    """:func:`packed_metadata_json` of each, without a Python call per document (an
+    ingestion batch makes one per update)."""
+    dumps = orjson.dumps
+    return [dumps(p).decode() for p in packed]
 
 
 def metadata_from_json(text: str | None) -> MetaView:

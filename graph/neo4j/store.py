@@ -40,6 +40,7 @@ from graph.neo4j.codec import (
     changed_props,
     metadata_json,
     packed_metadata_json,
+    packed_metadata_jsons,
     rel_from_row,
     rel_to_map,
     twin_from_map,
@@ -533,7 +534,7 @@ class Neo4jGraph(StoreBase):
                     [
                         *([r.values[name] for r in rows] for name in names),
                         [r.etag for r in rows],
-                        [packed_metadata_json(r.before[2]) for r in rows],  # stamped
+                        packed_metadata_jsons([r.before[2] for r in rows]),  # stamped
                     ],
                 )
                 cols.params["ids"] = Rows(part)
