@@ -268,9 +268,10 @@ def settle_gc() -> None:
     - Collect the youngest generation every 50,000 allocations, not 700.  Ingestion
       batches allocate thousands of short-lived containers, nearly all freed by
       reference counting; at 700 a collection ran after every batch and rescanned the
-      batch's results and the store's new cache entries: 1.8 us of the Neo4j store's 17
-      us of client CPU per update (``bench/store.py``, 5% of its rate).  The cyclic
-      garbage this lets wait (the driver's and asyncio's) is a few megabytes at most.
+      batch's results and the store's new cache entries: 0.6-1.8 us of the Neo4j
+      store's 9-17 us of client CPU per update, 4-8% of its rate (``bench/store.py``,
+      docs/benchmarks.md).  The cyclic garbage this lets wait (the driver's and
+      asyncio's) is a few megabytes at most.
     """
     gc.collect()
     gc.freeze()
