@@ -435,8 +435,9 @@ class Neo4jGraph(StoreBase):
     # ------------------------------------------------------------ ingestion
     def apply_property_updates(self, updates: Sequence[PropertyUpdate]) -> list[ItemResult]:
         """Newest timestamp wins per property; one commit for the whole batch: the loop of
-        ``graph.updateloop`` over the cache (the twins it lacks read first), writing only
-        the changed names, each twin only if its ETag is still the one the loop saw."""
+        ``graph.updateloop`` over the cache (run again with the twins it lacked read),
+        writing only the changed names, each twin only if its ETag is still the one the
+        loop saw."""
         with self._write_lock, core.paused_gc():
             results = self._write_updates(updates, self._cache)
             if results is _UNCACHED:  # twins the cache lacks: read them, and run again
