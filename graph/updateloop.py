@@ -73,6 +73,13 @@ def run(
     normalize, new_etag = core.normalize_timestamp, core.new_etag
     # ItemResult(...) and Changed(...) without NamedTuple's Python-level ``__new__``.
     make = tuple.__new__
+    # The batch's ETag, like a commit's revision: every twin the batch changes gets it
+    # at its first change.  An ETag only has to differ from the twin's earlier ones, and
+    # this one is newer than all of them; a twin changed again in the batch gets a fresh
+    # one per further change, so no two states of one twin (events included) share one.
+    # On Neo4j the new ETags then go as one constant parameter, not a column: with one
+    # ETag made per batch instead of per update, 3% of the rate (bench/store.py A/B).
+    batch_etag = new_etag()
     results: list[ItemResult] = []
     events: list[ChangeEvent] = []
     changed: dict[str, Changed] = {}
@@ -113,7 +120,7 @@ def run(
             results.append(make(ItemResult, (twin_id, True, None)))
             continue
         stamped = dict.fromkeys(newer, f"{ts} {up.source}")
-        etag = new_etag()
+        etag = batch_etag if seen is None else new_etag()
         if seen is not None:  # all the batch changed of the twin, before it as it was
             newer_so_far: dict[str, Any] = {**seen.values, **newer}
             stamps_so_far: dict[str, str] = {**seen.stamps, **stamped}

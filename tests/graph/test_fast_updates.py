@@ -18,6 +18,7 @@ from graph_test_models import DEVICE, MODELS, ROOM, SPACE
 
 from graph import (
     ChangeEvent,
+    PreconditionFailedError,
     PropertyUpdate,
     StoreUnavailableError,
     TwinGraph,
@@ -220,3 +221,28 @@ def test_twins_and_events_handed_out_do_not_change_with_later_updates(loaded: Tw
     assert first.properties == {"area": 1.0, "temperature": 1.0}
     assert first.metadata["temperature"].last_update_time == "2030-01-01T00:00:01.000000Z"
     assert loaded.get_twin("r").properties == {"area": 3.0, "temperature": 2.0}
+
+
+def test_an_etag_never_names_two_states_of_one_twin(loaded: TwinGraph) -> None:
+    # A batch gives the twins it changes once its own ETag (a commit's revision); a twin
+    # changed again in the batch gets a fresh one per change, events included.
+    events: list[ChangeEvent] = []
+    loaded.subscribe(events.append)
+    loaded.upsert_batch([TwinUpsert("x", ROOM, {}), TwinUpsert("y", ROOM, {})])
+    before = {i: loaded.get_twin(i).etag for i in ("x", "y")}
+    events.clear()
+    at = "2030-01-01T00:00:0{}Z"
+    loaded.apply_property_updates(
+        [
+            PropertyUpdate("x", {"temperature": 1.0}, at.format(1)),
+            PropertyUpdate("y", {"temperature": 1.0}, at.format(1)),
+            PropertyUpdate("x", {"temperature": 2.0}, at.format(2)),
+        ]
+    )
+    x_first, y_only, x_second = (e.data.etag for e in events if e.data is not None)
+    assert len({x_first, x_second, before["x"]}) == 3
+    assert y_only != before["y"]
+    assert loaded.get_twin("x").etag == x_second and loaded.get_twin("y").etag == y_only
+    with pytest.raises(PreconditionFailedError):  # the first event's state is gone
+        loaded.patch_twin("x", [{"op": "add", "path": "/area", "value": 1.0}], if_match=x_first)
+    assert loaded.get_twin("x").properties == {"temperature": 2.0}
