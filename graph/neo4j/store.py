@@ -479,6 +479,9 @@ class Neo4jGraph(StoreBase):
         except GraphError as exc:
             self._forget(changed)
             return batch.all_failed(results, exc)
+        except BaseException:  # a bug, an interrupt: the cache must not keep unwritten values
+            self._forget(changed)
+            raise
         etags, latest = self._etags, self._etags.move_to_end
         for twin_id, c in changed.items():
             etags[twin_id] = c.etag

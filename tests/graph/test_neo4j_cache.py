@@ -57,19 +57,28 @@ def test_twins_being_updated_stay_in_the_cache(neo4j_store_uri: str) -> None:
         assert set(g._cache) == {"a", "d", "e"}
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [StoreUnavailableError("injected: the write did not reach Neo4j"), RuntimeError("a bug")],
+    ids=["store-error", "bug"],
+)
 def test_a_failed_write_leaves_no_unwritten_time_in_the_cache(
-    tiny: Neo4jGraph, monkeypatch: pytest.MonkeyPatch
+    tiny: Neo4jGraph, monkeypatch: pytest.MonkeyPatch, failure: Exception
 ) -> None:
     tiny.create_twin("r", ROOM, {})
     assert tiny.apply_property_updates([PropertyUpdate("r", {"temperature": 1.0}, _at(1))])[0].ok
 
-    def outage(*args: Any) -> None:
-        raise StoreUnavailableError("injected: the write did not reach Neo4j")
+    def fail(*args: Any) -> None:
+        raise failure
 
+    late = [PropertyUpdate("r", {"temperature": 9.0}, _at(9))]
     with monkeypatch.context() as m:
-        m.setattr(neo4j_store, "run_statements", outage)
-        failed = tiny.apply_property_updates([PropertyUpdate("r", {"temperature": 9.0}, _at(9))])
-    assert not failed[0].ok
+        m.setattr(neo4j_store, "run_statements", fail)
+        if isinstance(failure, StoreUnavailableError):  # answered per item
+            assert not tiny.apply_property_updates(late)[0].ok
+        else:  # raised, for the caller's fallback (the ingestion service's)
+            with pytest.raises(RuntimeError):
+                tiny.apply_property_updates(late)
     # Older than the update that failed, newer than what is stored: applied.
     assert tiny.apply_property_updates([PropertyUpdate("r", {"temperature": 5.0}, _at(5))])[0].ok
     twin = tiny.get_twin("r")
